@@ -1,0 +1,53 @@
+"""polyopt: a polyhedral loop-nest optimizer with a learned cost model.
+
+    scop = polyopt.from_python(fn)            # or polyopt.from_c("kernel.c")
+    polyopt.dependences(scop)                 # exact dependences (isl)
+    cand = polyopt.schedule(scop, "polly")    # a baseline schedule, or polyopt.tune(scop, ...)
+    kernel = polyopt.compile(scop, cand)      # LLVM CPU kernel (target="cuda" for NVIDIA GPUs)
+
+Heavy parts (LLVM, xgboost, pycuda) load lazily: `import polyopt` is fast and needs no GPU.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from polyopt.errors import (ArgumentError, BackendUnavailableError, CodegenError, IllegalTransformError,
+                            PolyoptError, ScopError, ScopReason)
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "from_python": "polyopt.frontend.python_frontend",
+    "from_python_source": "polyopt.frontend.python_frontend",
+    "kernel": "polyopt.frontend.python_frontend",
+    "from_c": "polyopt.frontend.c_frontend",
+    "from_c_all": "polyopt.frontend.c_frontend",
+    "build_scop": "polyopt.builder",
+    "Scop": "polyopt.model",
+    "dependences": "polyopt.dependences",
+    "Dependences": "polyopt.dependences",
+    "Schedule": "polyopt.schedule",
+    "schedule": "polyopt.schedulers",
+    "check_legal": "polyopt.legality",
+    "Candidate": "polyopt.transforms",
+    "compile": "polyopt.codegen.api",
+    "tune": "polyopt.search.tuner",
+}
+
+__all__ = sorted([*_LAZY, "ArgumentError", "BackendUnavailableError", "CodegenError",
+                  "IllegalTransformError", "PolyoptError", "ScopError", "ScopReason", "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'polyopt' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -76,6 +76,7 @@ class _Frame:
     iterators: tuple[str, ...] = ()
     constraints: tuple[str, ...] = ()
     schedule: tuple[str, ...] = ()
+    loop_ids: tuple[int, ...] = ()
 
 
 class _Builder:
@@ -86,6 +87,7 @@ class _Builder:
         self.arrays = {a.name: a for a in src.arrays}
         self.prefix = f"[{', '.join(self.params)}] -> " if self.params else ""
         self.raw: list[tuple[str, _Frame, Assign]] = []
+        self.loops_seen = 0
 
     def error(self, reason: ScopReason, msg: str, node: Node, hint: str = "") -> ScopError:
         return ScopError(reason, msg, location=node.location, text=node.text, hint=hint)
@@ -126,7 +128,9 @@ class _Builder:
         if abs(node.step) != 1:
             cons.append(f"(({i}) - ({init})) mod {abs(node.step)} = 0")
         sched = i if node.step > 0 else f"-{i}"
-        inner = _Frame(frame.iterators + (i,), frame.constraints + tuple(cons), frame.schedule + (sched,))
+        inner = _Frame(frame.iterators + (i,), frame.constraints + tuple(cons), frame.schedule + (sched,),
+                       frame.loop_ids + (self.loops_seen,))
+        self.loops_seen += 1
         bounded = isl.Set(f"{self.prefix}{{ [{', '.join(inner.iterators)}] : "
                           f"{' and '.join(inner.constraints)} }}")
         if not bounded.is_bounded() and not bounded.is_empty():
@@ -170,7 +174,7 @@ class _Builder:
         writes = (self.relation(node.target, tup, frame, domain, node),)
         reads = tuple(self.relation(a, tup, frame, domain, node) for a in self.reads_of(node))
         return Statement(name, frame.iterators, domain, schedule, node.target, node.value, reads, writes,
-                         node.location, node.text)
+                         node.location, node.text, frame.loop_ids)
 
     def check_target(self, node: Assign, frame: _Frame) -> None:
         t = node.target.array

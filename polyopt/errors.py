@@ -84,3 +84,7 @@ class CodegenError(PolyoptError):
 
 class BackendUnavailableError(PolyoptError):
     """A backend (a GPU, pycuda, a compiler) is missing; the message says how to get it."""
+
+
+class ArgumentError(PolyoptError, ValueError):
+    """A compiled kernel was called with arguments that do not match its signature."""

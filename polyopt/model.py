@@ -55,6 +55,16 @@ class Statement:
     writes: tuple[AccessRelation, ...]
     location: SourceLocation = field(default_factory=SourceLocation)
     text: str = ""
+    loop_ids: tuple[int, ...] = ()      # identities of the enclosing source loops, outermost first
+
+    def common_depth(self, other: "Statement") -> int:
+        """How many source loops this statement shares with another."""
+        n = 0
+        for a, b in zip(self.loop_ids, other.loop_ids):
+            if a != b:
+                break
+            n += 1
+        return n
 
     @property
     def depth(self) -> int:

@@ -1,0 +1,205 @@
+"""Bind a kernel call's arguments (positional in signature order, or by name) to a Scop's parameters,
+scalars and arrays, with every check a user needs: dtypes, shapes, contiguity, assumptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import weakref
+
+import islpy as isl
+import numpy as np
+
+from polyopt import expr as X
+from polyopt.errors import ArgumentError
+from polyopt.model import Scop
+
+NUMPY_DTYPES = {X.DType.INT32: np.int32, X.DType.INT64: np.int64, X.DType.FLOAT32: np.float32,
+                X.DType.FLOAT64: np.float64, X.DType.BOOL: np.bool_}
+
+
+def numpy_dtype(dtype: X.DType) -> np.dtype:
+    return np.dtype(NUMPY_DTYPES[dtype])
+
+
+@dataclass(frozen=True)
+class BoundArguments:
+    """A call's values by role; arrays are the caller's own buffers (no copies)."""
+
+    params: Mapping[str, int]
+    scalars: Mapping[str, float | int]
+    arrays: Mapping[str, np.ndarray]
+
+    @property
+    def param_key(self) -> tuple[tuple[str, int], ...]:
+        return tuple(sorted(self.params.items()))
+
+
+def bind_arguments(scop: Scop, args: tuple[Any, ...], kwargs: Mapping[str, Any],
+                   fixed_params: Mapping[str, int] | None = None) -> BoundArguments:
+    """Match positional and keyword arguments to the kernel signature and check them."""
+    values = _by_name(scop, args, kwargs)
+    kinds = {a.name: a for a in scop.arguments}
+    arrays = {n: v for n, v in values.items() if kinds[n].kind == "array"}
+    for name, a in arrays.items():
+        if not isinstance(a, np.ndarray):
+            raise ArgumentError(f"argument '{name}' must be a numpy array, got {type(a).__name__}")
+    params = {n: _as_int(n, v) for n, v in values.items() if kinds[n].kind == "param"}
+    for p, v in (fixed_params or {}).items():
+        if p in params and params[p] != v:
+            raise ArgumentError(f"size '{p}' = {params[p]} but the kernel was compiled for {p} = {v}")
+        params[p] = int(v)
+    _infer_params(scop, arrays, params)
+    missing = [p for p in scop.params if p not in params]
+    if missing:
+        raise ArgumentError(f"missing size argument(s) {', '.join(missing)}",)
+    _check_context(scop, params)
+    scalars = {n: _as_scalar(n, v, kinds[n].dtype) for n, v in values.items() if kinds[n].kind == "scalar"}
+    missing = [a.name for a in scop.arguments if a.kind != "param" and a.name not in values]
+    if missing:
+        raise ArgumentError(f"missing argument(s) {', '.join(missing)}")
+    for name, a in arrays.items():
+        _check_array(scop, name, a, params)
+    _check_bounds(scop, arrays, params)
+    return BoundArguments(params, scalars, arrays)
+
+
+def _by_name(scop: Scop, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    names = [a.name for a in scop.arguments]
+    if len(args) > len(names):
+        raise ArgumentError(f"{scop.name}() takes {len(names)} arguments ({', '.join(names)}), "
+                            f"got {len(args)}")
+    values = dict(zip(names, args))
+    for k, v in kwargs.items():
+        if k not in names:
+            raise ArgumentError(f"{scop.name}() has no argument '{k}'; arguments: {', '.join(names)}")
+        if k in values:
+            raise ArgumentError(f"{scop.name}() got argument '{k}' twice")
+        values[k] = v
+    return values
+
+
+def _as_int(name: str, v: Any) -> int:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise ArgumentError(f"size argument '{name}' must be an integer, got {v!r}")
+    return int(v)
+
+
+def _as_scalar(name: str, v: Any, dtype: X.DType) -> float | int:
+    if isinstance(v, np.ndarray) and v.shape == ():
+        v = v.item()
+    if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool):
+        raise ArgumentError(f"scalar argument '{name}' must be a number, got {type(v).__name__}")
+    return float(v) if dtype.is_float else int(v)
+
+
+def _infer_params(scop: Scop, arrays: dict[str, np.ndarray], params: dict[str, int]) -> None:
+    """Read sizes off array shapes where an extent is exactly a parameter."""
+    for arr in scop.arrays:
+        a = arrays.get(arr.name)
+        if a is None or a.ndim != arr.rank:
+            continue
+        for d, ext in enumerate(arr.shape):
+            if isinstance(ext, X.Var) and ext.name not in params and ext.name in scop.params:
+                params[ext.name] = int(a.shape[d])
+
+
+def _check_context(scop: Scop, params: dict[str, int]) -> None:
+    if not scop.params:
+        return
+    fixed = " and ".join(f"{p} = {params[p]}" for p in scop.params)
+    point = isl.Set(f"[{', '.join(scop.params)}] -> {{ : {fixed} }}")
+    if point.intersect(scop.context).is_empty():
+        raise ArgumentError(f"sizes {params} violate the kernel's assumptions {scop.context}")
+
+
+def evaluate_int(e: X.Expr, env: Mapping[str, int]) -> int:
+    """Value of an integer affine expression (array extents) under parameter values."""
+    if isinstance(e, X.Const):
+        return int(e.value)
+    if isinstance(e, X.Var):
+        if e.name not in env:
+            raise ArgumentError(f"size '{e.name}' is unknown")
+        return int(env[e.name])
+    if isinstance(e, X.Unary) and e.op == "neg":
+        return -evaluate_int(e.operand, env)
+    if isinstance(e, X.Cast):
+        return evaluate_int(e.operand, env)
+    if isinstance(e, X.Binary):
+        a, b = evaluate_int(e.lhs, env), evaluate_int(e.rhs, env)
+        ops = {"+": a + b, "-": a - b, "*": a * b, "min": min(a, b), "max": max(a, b)}
+        if e.op in ops:
+            return ops[e.op]
+        if e.op in ("/", "floordiv", "%", "mod") and b != 0:
+            return {"/": int(a / b), "floordiv": a // b, "%": int(np.fmod(a, b)), "mod": a % b}[e.op]
+    raise ArgumentError(f"cannot evaluate extent {X.to_c(e)}")
+
+
+def array_shape(scop: Scop, name: str, params: Mapping[str, int]) -> tuple[int | None, ...]:
+    """The concrete shape of an array for given sizes (None where the extent is unknown)."""
+    return tuple(None if e is None else evaluate_int(e, params) for e in scop.array(name).shape)
+
+
+def _check_array(scop: Scop, name: str, a: np.ndarray, params: Mapping[str, int]) -> None:
+    arr = scop.array(name)
+    want = numpy_dtype(arr.dtype)
+    if a.dtype != want:
+        raise ArgumentError(f"array '{name}' has dtype {a.dtype}, the kernel expects {want}",)
+    if a.ndim != arr.rank:
+        raise ArgumentError(f"array '{name}' has {a.ndim} dimensions, the kernel expects {arr.rank}")
+    shape = array_shape(scop, name, params)
+    if any(s is not None and s != t for s, t in zip(shape, a.shape)):
+        raise ArgumentError(f"array '{name}' has shape {a.shape}, the kernel expects "
+                            f"{tuple('?' if s is None else s for s in shape)} for sizes {dict(params)}")
+    if not a.flags.c_contiguous:
+        raise ArgumentError(f"array '{name}' is not C-contiguous; pass np.ascontiguousarray({name})")
+    if not a.flags.writeable and any(w.array == name for s in scop.statements for w in s.writes):
+        raise ArgumentError(f"array '{name}' is written by the kernel but is read-only")
+
+
+_EXTENTS: "weakref.WeakKeyDictionary[Scop, dict]" = weakref.WeakKeyDictionary()
+
+
+def accessed_extents(scop: Scop, params: Mapping[str, int]) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Per array, the (min, max) index the kernel touches in each dimension for given sizes."""
+    key = tuple(sorted(params.items()))
+    per_scop = _EXTENTS.setdefault(scop, {})
+    if key in per_scop:
+        return per_scop[key]
+    out: dict[str, tuple[tuple[int, int], ...]] = {}
+    fixed = " and ".join(f"{p} = {params[p]}" for p in scop.params)
+    point = isl.Set(f"[{', '.join(scop.params)}] -> {{ : {fixed} }}") if scop.params else None
+    touched = scop.reads.union(scop.writes).range()
+    if point is not None:
+        touched = touched.intersect_params(point)
+    sets: list[isl.Set] = []
+    touched.foreach_set(sets.append)
+    for s in sets:
+        if s.is_empty() or s.dim(isl.dim_type.set) == 0:
+            continue
+        box = []
+        for d in range(s.dim(isl.dim_type.set)):
+            lo, hi = _const(s.dim_min(d)), _const(s.dim_max(d))
+            box.append((lo, hi))
+        out[s.get_tuple_name()] = tuple(box)
+    per_scop[key] = out
+    return out
+
+
+def _const(pa: isl.PwAff) -> int:
+    vals: list[int] = []
+    pa.foreach_piece(lambda _s, aff: vals.append(int(aff.get_constant_val().to_python())))
+    return max(vals) if vals else 0
+
+
+def _check_bounds(scop: Scop, arrays: Mapping[str, np.ndarray], params: Mapping[str, int]) -> None:
+    """No access may fall outside the array the caller passed (it would corrupt memory)."""
+    for name, box in accessed_extents(scop, params).items():
+        a = arrays.get(name)
+        if a is None:
+            continue
+        for d, (lo, hi) in enumerate(box):
+            if lo < 0 or hi >= a.shape[d]:
+                raise ArgumentError(f"the kernel accesses {name} at index {lo if lo < 0 else hi} in "
+                                    f"dimension {d}, outside its extent {a.shape[d]} (sizes {dict(params)})")

@@ -1,0 +1,232 @@
+"""A backend-neutral loop AST generated from an isl schedule tree.
+
+Every code generator (C, LLVM, CUDA) consumes this: loops with their annotations (from schedule-tree
+mark nodes), guards, blocks, and statement instances whose iterators are affine expressions of the
+generated loop iterators. Expressions reuse polyopt.expr (Var, Const, Binary, Compare, Logical, Select).
+
+Mark convention (the transformations insert these mark nodes directly above a one-member band):
+  "parallel"            run the loop below on all cores (OpenMP-style fork/join)
+  "vectorize"           the loop below is the SIMD loop (LLVM vectorize metadata)
+  "vectorize:reassoc"   same, and floating-point reductions may be reassociated
+  "unroll:N"            ask the backend to unroll the loop below by N
+  "gpu:block.x|y|z"     the loop below is mapped to a grid dimension
+  "gpu:thread.x|y|z"    the loop below is mapped to a thread dimension
+  any other text        kept as an annotation, ignored by backends that do not know it
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Union
+
+import islpy as isl
+
+from polyopt import expr as X
+from polyopt.errors import CodegenError
+from polyopt.model import Scop
+
+
+@dataclass(frozen=True)
+class For:
+    """`for (iterator = init; cond; iterator += step)`; annotations come from marks above the band."""
+
+    iterator: str
+    init: X.Expr
+    cond: X.Expr
+    step: int
+    body: tuple["LoopNode", ...]
+    annotations: tuple[str, ...] = ()
+    degenerate: bool = False          # the body runs exactly once, with iterator = init
+
+    def has(self, prefix: str) -> bool:
+        return any(a == prefix or a.startswith(prefix + ":") or a.startswith(prefix + ".")
+                   for a in self.annotations)
+
+    @property
+    def is_parallel(self) -> bool:
+        return "parallel" in self.annotations
+
+    @property
+    def is_vector(self) -> bool:
+        return any(a.startswith("vectorize") for a in self.annotations)
+
+    @property
+    def unroll(self) -> int:
+        for a in self.annotations:
+            if a.startswith("unroll:"):
+                return int(a.split(":", 1)[1])
+        return 1
+
+    @property
+    def gpu_mapping(self) -> str | None:
+        """'block.x' / 'thread.y' ... or None."""
+        for a in self.annotations:
+            if a.startswith("gpu:"):
+                return a[4:]
+        return None
+
+
+@dataclass(frozen=True)
+class If:
+    cond: X.Expr
+    then: tuple["LoopNode", ...]
+    orelse: tuple["LoopNode", ...] = ()
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A mark that does not sit directly above a loop (kept so backends can see it)."""
+
+    name: str
+    body: tuple["LoopNode", ...]
+
+
+@dataclass(frozen=True)
+class StatementCall:
+    """One instance of statement `statement`; args are the values of its iterators, in order."""
+
+    statement: str
+    args: tuple[X.Expr, ...]
+
+
+LoopNode = Union[For, If, Mark, StatementCall]
+
+
+@dataclass(frozen=True, eq=False)
+class LoopProgram:
+    """The loop AST of one schedule, with the parameter values it was specialised for (if any)."""
+
+    scop: Scop
+    body: tuple[LoopNode, ...]
+    param_values: tuple[tuple[str, int], ...] = ()
+    schedule_text: str = field(default="", repr=False)
+
+    @property
+    def params(self) -> dict[str, int]:
+        return dict(self.param_values)
+
+    def instance(self, call: StatementCall) -> tuple[X.Access, X.Expr]:
+        """(target, value) of a statement instance, with the statement iterators substituted."""
+        stmt = self.scop.statement(call.statement)
+        values = dict(zip(stmt.iterators, call.args))
+        target = X.substitute(stmt.target, values)
+        assert isinstance(target, X.Access)
+        return target, X.substitute(stmt.value, values)
+
+
+def build_loop_ast(scop: Scop, schedule: isl.Schedule,
+                   param_values: Mapping[str, int] | None = None) -> LoopProgram:
+    """Generate the loop AST of a schedule tree; with param_values, loop bounds become constants."""
+    context = scop.context
+    if param_values:
+        missing = [p for p in scop.params if p not in param_values]
+        if missing:
+            raise CodegenError(f"no value for size parameter(s) {', '.join(missing)}")
+        fixed = " and ".join(f"{p} = {int(param_values[p])}" for p in scop.params)
+        prefix = f"[{', '.join(scop.params)}] -> "
+        context = context.intersect(isl.Set(f"{prefix}{{ : {fixed} }}"))
+        if context.is_empty():
+            raise CodegenError(f"parameter values {dict(param_values)} violate the assumptions "
+                               f"{scop.context}")
+    try:
+        build = isl.AstBuild.from_context(context)
+        root = build.node_from_schedule(schedule.intersect_domain(scop.domain))
+    except isl.Error as e:  # pragma: no cover - isl reports internal problems this way
+        raise CodegenError(f"while generating the loop AST: {e}") from e
+    body = _convert(root, ())
+    values = tuple((p, int(param_values[p])) for p in scop.params) if param_values else ()
+    return LoopProgram(scop, body, values, schedule.to_str())
+
+
+def _convert(node: isl.AstNode, marks: tuple[str, ...]) -> tuple[LoopNode, ...]:
+    t = node.get_type()
+    if t == isl.ast_node_type.block:
+        kids = node.block_get_children()
+        out: list[LoopNode] = []
+        for k in range(kids.n_ast_node()):
+            out.extend(_convert(kids.get_at(k), ()))
+        return _wrap_marks(tuple(out), marks)
+    if t == isl.ast_node_type.mark:
+        return _convert(node.mark_get_node(), marks + (node.mark_get_id().get_name(),))
+    if t == isl.ast_node_type.for_:
+        return (_for(node, marks),)
+    if t == isl.ast_node_type.if_:
+        then = _convert(node.if_get_then_node(), ())
+        orelse = _convert(node.if_get_else_node(), ()) if node.if_has_else_node() else ()
+        return _wrap_marks((If(expr_from_isl(node.if_get_cond()), then, orelse),), marks)
+    if t == isl.ast_node_type.user:
+        call = node.user_get_expr()
+        name = call.get_op_arg(0).get_id().get_name()
+        args = tuple(expr_from_isl(call.get_op_arg(k)) for k in range(1, call.get_op_n_arg()))
+        return _wrap_marks((StatementCall(name, args),), marks)
+    raise CodegenError(f"unsupported isl AST node type {t}")
+
+
+def _wrap_marks(nodes: tuple[LoopNode, ...], marks: tuple[str, ...]) -> tuple[LoopNode, ...]:
+    for m in reversed(marks):
+        nodes = (Mark(m, nodes),)
+    return nodes
+
+
+def _for(node: isl.AstNode, marks: tuple[str, ...]) -> For:
+    it = node.for_get_iterator().get_id().get_name()
+    init = expr_from_isl(node.for_get_init())
+    body = _convert(node.for_get_body(), ())
+    if node.for_is_degenerate():
+        return For(it, init, X.Compare("<=", X.Var(it), init), 1, body, marks, True)
+    step = node.for_get_inc().get_val().to_python()
+    return For(it, init, expr_from_isl(node.for_get_cond()), int(step), body, marks)
+
+
+_BINARY = {
+    isl.ast_expr_op_type.add: "+", isl.ast_expr_op_type.sub: "-", isl.ast_expr_op_type.mul: "*",
+    isl.ast_expr_op_type.div: "/", isl.ast_expr_op_type.pdiv_q: "/", isl.ast_expr_op_type.fdiv_q: "floordiv",
+    isl.ast_expr_op_type.pdiv_r: "%", isl.ast_expr_op_type.zdiv_r: "%",
+    isl.ast_expr_op_type.min: "min", isl.ast_expr_op_type.max: "max",
+}
+_COMPARE = {
+    isl.ast_expr_op_type.eq: "==", isl.ast_expr_op_type.le: "<=", isl.ast_expr_op_type.lt: "<",
+    isl.ast_expr_op_type.ge: ">=", isl.ast_expr_op_type.gt: ">",
+}
+_LOGICAL = {
+    isl.ast_expr_op_type.and_: "and", isl.ast_expr_op_type.and_then: "and",
+    isl.ast_expr_op_type.or_: "or", isl.ast_expr_op_type.or_else: "or",
+}
+
+
+def expr_from_isl(e: isl.AstExpr) -> X.Expr:
+    """An isl AST expression as a polyopt expression (integers are int64)."""
+    t = e.get_type()
+    if t == isl.ast_expr_type.int:
+        return X.Const(int(e.get_val().to_python()), X.DType.INT64)
+    if t == isl.ast_expr_type.id:
+        return X.Var(e.get_id().get_name())
+    op = e.get_op_type()
+    args = [expr_from_isl(e.get_op_arg(k)) for k in range(e.get_op_n_arg())]
+    if op == isl.ast_expr_op_type.minus:
+        return X.Unary("neg", args[0])
+    if op in _BINARY:
+        out = args[0]
+        for a in args[1:]:
+            out = X.Binary(_BINARY[op], out, a)
+        return out
+    if op in _COMPARE:
+        return X.Compare(_COMPARE[op], args[0], args[1])
+    if op in _LOGICAL:
+        return X.Logical(_LOGICAL[op], args[0], args[1])
+    if op in (isl.ast_expr_op_type.select, isl.ast_expr_op_type.cond):
+        return X.Select(args[0], args[1], args[2])
+    raise CodegenError(f"unsupported isl AST operation {op}")
+
+
+def walk_loops(nodes: tuple[LoopNode, ...]):
+    """Every For node, outermost first."""
+    for n in nodes:
+        if isinstance(n, For):
+            yield n
+            yield from walk_loops(n.body)
+        elif isinstance(n, If):
+            yield from walk_loops(n.then)
+            yield from walk_loops(n.orelse)
+        elif isinstance(n, Mark):
+            yield from walk_loops(n.body)

@@ -1,0 +1,2 @@
+/* polyopt fake libc <inttypes.h> */
+#include <stdint.h>

@@ -1,0 +1,12 @@
+"""atax: y := A^T (A x)."""
+
+
+def atax(m: int, n: int, A: "float64[m, n]", x: "float64[n]", y: "float64[n]", tmp: "float64[m]"):
+    for i in range(0, n):
+        y[i] = 0.0
+    for i in range(0, m):
+        tmp[i] = 0.0
+        for j in range(0, n):
+            tmp[i] = tmp[i] + A[i, j] * x[j]
+        for j in range(0, n):
+            y[j] = y[j] + A[i, j] * tmp[i]
