@@ -146,8 +146,9 @@ def _carried_at(deltas: isl.Set, d: int) -> isl.Set:
 
 
 def _direction(deltas: isl.Set, d: int) -> str:
-    signs = [s for s, t in (("<", "> 0"), ("=", "= 0"), (">", "< 0")) if not _with(deltas, d, t).is_empty()]
-    return signs[0] if len(signs) == 1 else ("*" if signs else "=")
+    signs = "".join(s for s, t in (("<", "> 0"), ("=", "= 0"), (">", "< 0"))
+                    if not _with(deltas, d, t).is_empty())
+    return {"<": "<", "=": "=", ">": ">", "<=": "<=", "=>": ">=", "<>": "!=", "": "="}.get(signs, "*")
 
 
 def _constant(deltas: isl.Set, d: int) -> int | None:

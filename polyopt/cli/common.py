@@ -27,7 +27,7 @@ def load_scop(target: str, function: str | None = None) -> Scop:
             raise ScopError(ScopReason.NO_SCOP, f"no bundled kernel '{name}'", hint=f"one of: {names}") \
                 from None
         from polyopt.frontend.c_frontend import from_c
-        return from_c(kernels.c_source(kernel.name), function)
+        return from_c(str(kernel.c_path), function)
     path, _, func = target.partition(":") if not os.path.exists(target) else (target, "", "")
     func = func or function or ""
     if path.endswith((".c", ".h")) or (os.path.exists(path) and path.endswith(".i")):

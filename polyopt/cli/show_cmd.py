@@ -85,10 +85,12 @@ def render_text(d: dict) -> str:
             lines.append(f"      read     {r}")
     lines.append("dependences:")
     for dep in d["dependences"]:
-        carried = ", ".join(dep["carried_by"]) or "loop-independent"
+        carried = "carried by " + ", ".join(dep["carried_by"]) if dep["carried_by"] else "loop-independent"
+        if dep["carried_by"] and dep["loop_independent"]:
+            carried += " and loop-independent"
         dirs = "(" + ", ".join(dep["direction"]) + ")" if dep["direction"] else "()"
         lines.append(f"  {dep['kind']} {dep['source']} -> {dep['sink']} on {', '.join(dep['arrays'])}: "
-                     f"carried by {carried}; direction {dirs}")
+                     f"{carried}; direction {dirs}")
     if not d["dependences"]:
         lines.append("  none")
     lines += ["original loop nest:", d["code"].rstrip()]
