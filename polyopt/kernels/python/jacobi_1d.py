@@ -2,7 +2,7 @@
 
 
 def jacobi_1d(tsteps: int, n: int, A: "float64[n]", B: "float64[n]"):
-    for t in range(0, tsteps):
+    for t in range(tsteps):
         for i in range(1, n - 1):
             B[i] = 0.33333 * (A[i - 1] + A[i] + A[i + 1])
         for i in range(1, n - 1):

@@ -2,7 +2,7 @@
 
 
 def jacobi_2d(tsteps: int, n: int, A: "float64[n, n]", B: "float64[n, n]"):
-    for t in range(0, tsteps):
+    for t in range(tsteps):
         for i in range(1, n - 1):
             for j in range(1, n - 1):
                 B[i, j] = 0.2 * (A[i, j] + A[i, j - 1] + A[i, 1 + j] + A[1 + i, j] + A[i - 1, j])

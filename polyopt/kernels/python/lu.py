@@ -2,11 +2,11 @@
 
 
 def lu(n: int, A: "float64[n, n]"):
-    for i in range(0, n):
-        for j in range(0, i):
-            for k in range(0, j):
+    for i in range(n):
+        for j in range(i):
+            for k in range(j):
                 A[i, j] -= A[i, k] * A[k, j]
             A[i, j] /= A[j, j]
         for j in range(i, n):
-            for k in range(0, i):
+            for k in range(i):
                 A[i, j] -= A[i, k] * A[k, j]

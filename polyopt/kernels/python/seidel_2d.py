@@ -2,7 +2,7 @@
 
 
 def seidel_2d(tsteps: int, n: int, A: "float64[n, n]"):
-    for t in range(0, tsteps):
+    for t in range(tsteps):
         for i in range(1, n - 1):
             for j in range(1, n - 1):
                 A[i, j] = (A[i - 1, j - 1] + A[i - 1, j] + A[i - 1, j + 1]

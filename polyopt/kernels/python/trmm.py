@@ -2,8 +2,8 @@
 
 
 def trmm(m: int, n: int, alpha: float, A: "float64[m, m]", B: "float64[m, n]"):
-    for i in range(0, m):
-        for j in range(0, n):
+    for i in range(m):
+        for j in range(n):
             for k in range(i + 1, m):
                 B[i, j] += A[k, i] * B[k, j]
             B[i, j] = alpha * B[i, j]
