@@ -237,7 +237,10 @@ class _Builder:
         return tuple(self.statement(n, f, node, width) for n, f, node in self.raw)
 
     def context(self) -> isl.Set:
-        cons = [f"{p} >= 1" for p in self.params]
+        # sizes that are array extents are assumed positive (an array of extent 0 holds nothing);
+        # other integer arguments (offsets, flags) stay unconstrained. Kernels check calls against this.
+        extents = {v for d in self.src.arrays for e in d.shape if e is not None for v in X.free_vars(e)}
+        cons = [f"{p} >= 1" for p in self.params if p in extents]
         for e in self.src.assumptions:
             cons.append(condition_text(e, set(self.params)))
         body = " and ".join(cons) if cons else ""

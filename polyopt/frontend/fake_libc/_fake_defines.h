@@ -8,7 +8,6 @@ typedef long ssize_t;
 typedef long ptrdiff_t;
 typedef int wchar_t;
 typedef struct _polyopt_FILE FILE;
-typedef int __builtin_va_list;
-typedef __builtin_va_list va_list;
+typedef int va_list;
 #define NULL ((void *)0)
 #endif

@@ -1,0 +1,2 @@
+/* polyopt fake libc <malloc.h> */
+#include <stdlib.h>
