@@ -195,3 +195,45 @@ def _swap_params(spec: NestSpec) -> NestSpec:
                   for lp in spec.loops)
     return NestSpec(loops, (sw(spec.write[0]), sw(spec.write[1])),  # type: ignore[arg-type]
                     (sw(spec.read[0]), sw(spec.read[1])), sw(spec.guard))  # type: ignore[arg-type]
+
+
+# -- the same nest as C source text: both frontends must agree ------------------------------------
+
+def c_text(spec: NestSpec, params: tuple[str, ...], iters: list[str], arrays: tuple[str, str]) -> str:
+    names = list(params) + iters
+    w, r = arrays
+    lines = ["#define min(a, b) (((a) < (b)) ? (a) : (b))",
+             f"void nest({', '.join(f'int {p}' for p in params)}, double {w}[1000][1000], "
+             f"double {r}[1000][1000]) {{", f"  int {', '.join(iters)};", "#pragma scop"]
+    for d, lp in enumerate(spec.loops):
+        i, hi = iters[d], py(lp.upper, names)
+        if lp.upper_min is not None:
+            hi = f"min({hi}, {py(lp.upper_min, names)})"
+        head = (f"for ({i} = {py(lp.lower, names)}; {i} < {hi}; {i} += {lp.step})" if lp.step > 0
+                else f"for ({i} = {hi} - 1; {i} >= {py(lp.lower, names)}; {i}--)")
+        lines.append("  " * (d + 1) + head)
+    indent = "  " * (len(spec.loops) + 1)
+    if spec.guard is not None:
+        lines.append(indent + f"if ({py(spec.guard, names)} >= 0)")
+        indent += "  "
+    subs = "][".join(py(a, names) for a in spec.write)
+    read = "][".join(py(a, names) for a in spec.read)
+    lines += [indent + f"{w}[{subs}] = {r}[{read}] + 1.0;", "#pragma endscop", "}"]
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=60, deadline=None)
+@given(nests())
+def test_c_and_python_text_give_the_same_model(spec: NestSpec) -> None:
+    from polyopt.frontend.c_frontend import from_c
+
+    params, iters, arrays = _names(False, len(spec.loops))
+    ctext = c_text(spec, params, iters, arrays)
+    from_py = from_python_source(python_text(spec, params, iters, arrays), "nest")
+    from_cc = from_c(ctext)
+    (s,), (t,) = from_py.statements, from_cc.statements
+    assert s.domain.is_equal(t.domain), ctext
+    assert s.schedule.is_equal(t.schedule), ctext
+    assert from_py.reads.is_equal(from_cc.reads), ctext
+    assert from_py.writes.is_equal(from_cc.writes), ctext
+    assert from_py.fingerprint == from_cc.fingerprint, ctext
