@@ -130,7 +130,7 @@ def build_loop_ast(scop: Scop, schedule: isl.Schedule,
                                f"{scop.context}")
     try:
         build = isl.AstBuild.from_context(context)
-        root = build.node_from_schedule(schedule.intersect_domain(scop.domain))
+        root = build.node_from_schedule(_tag_marks(schedule.intersect_domain(scop.domain)))
     except isl.Error as e:  # pragma: no cover - isl reports internal problems this way
         raise CodegenError(f"while generating the loop AST: {e}") from e
     body = _convert(root, ())
@@ -138,22 +138,44 @@ def build_loop_ast(scop: Scop, schedule: isl.Schedule,
     return LoopProgram(scop, body, values, schedule.to_str())
 
 
+def _tag_marks(schedule: isl.Schedule) -> isl.Schedule:
+    """Suffix every mark with the schedule depth of the band below it ("parallel@3").
+
+    isl names the loop of schedule dimension d "c<d>" and drops loops that run once; the suffix lets
+    the conversion attach a mark to exactly the loops of its own dimension (all of them, when isl
+    separates full and partial tiles), never to an inner loop that comes first because the marked loop
+    was eliminated."""
+    def tag(node: isl.ScheduleNode) -> isl.ScheduleNode:
+        if node.get_type() != isl.schedule_node_type.mark or "@" in node.mark_get_id().get_name():
+            return node
+        name = f"{node.mark_get_id().get_name()}@{node.get_schedule_depth()}"
+        return node.delete().insert_mark(isl.Id(name))
+    return schedule.map_schedule_node_bottom_up(tag)
+
+
+def _split_mark(mark: str) -> tuple[str, int]:
+    """("parallel", 3) from "parallel@3"; depth -1 for an untagged mark."""
+    name, _, depth = mark.rpartition("@")
+    return (name, int(depth)) if name and depth.isdigit() else (mark, -1)
+
+
 def _convert(node: isl.AstNode, marks: tuple[str, ...]) -> tuple[LoopNode, ...]:
+    """Convert an isl AST node; `marks` are pending marks that belong to loops further down."""
     t = node.get_type()
     if t == isl.ast_node_type.block:
         kids = node.block_get_children()
         out: list[LoopNode] = []
         for k in range(kids.n_ast_node()):
-            out.extend(_convert(kids.get_at(k), ()))
-        return _wrap_marks(tuple(out), marks)
+            out.extend(_convert(kids.get_at(k), marks))
+        return tuple(out)
     if t == isl.ast_node_type.mark:
         return _convert(node.mark_get_node(), marks + (node.mark_get_id().get_name(),))
     if t == isl.ast_node_type.for_:
         return (_for(node, marks),)
     if t == isl.ast_node_type.if_:
-        then = _convert(node.if_get_then_node(), ())
-        orelse = _convert(node.if_get_else_node(), ()) if node.if_has_else_node() else ()
-        return _wrap_marks((If(expr_from_isl(node.if_get_cond()), then, orelse),), marks)
+        then = _convert(node.if_get_then_node(), marks)
+        orelse = _convert(node.if_get_else_node(), marks) if node.if_has_else_node() else ()
+        return (If(expr_from_isl(node.if_get_cond()), then, orelse),)
     if t == isl.ast_node_type.user:
         call = node.user_get_expr()
         name = call.get_op_arg(0).get_id().get_name()
@@ -163,19 +185,23 @@ def _convert(node: isl.AstNode, marks: tuple[str, ...]) -> tuple[LoopNode, ...]:
 
 
 def _wrap_marks(nodes: tuple[LoopNode, ...], marks: tuple[str, ...]) -> tuple[LoopNode, ...]:
+    """Marks whose loop isl eliminated (it runs once) stay visible as Mark nodes."""
     for m in reversed(marks):
-        nodes = (Mark(m, nodes),)
+        nodes = (Mark(_split_mark(m)[0], nodes),)
     return nodes
 
 
 def _for(node: isl.AstNode, marks: tuple[str, ...]) -> For:
     it = node.for_get_iterator().get_id().get_name()
+    mine = tuple(m for m in marks if it == f"c{_split_mark(m)[1]}")
+    rest = tuple(m for m in marks if m not in mine)
     init = expr_from_isl(node.for_get_init())
-    body = _convert(node.for_get_body(), ())
+    body = _convert(node.for_get_body(), rest)
+    annotations = tuple(_split_mark(m)[0] for m in mine)
     if node.for_is_degenerate():
-        return For(it, init, X.Compare("<=", X.Var(it), init), 1, body, marks, True)
+        return For(it, init, X.Compare("<=", X.Var(it), init), 1, body, annotations, True)
     step = node.for_get_inc().get_val().to_python()
-    return For(it, init, expr_from_isl(node.for_get_cond()), int(step), body, marks)
+    return For(it, init, expr_from_isl(node.for_get_cond()), int(step), body, annotations)
 
 
 _BINARY = {

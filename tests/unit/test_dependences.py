@@ -4,7 +4,7 @@ import islpy as isl
 import pytest
 
 from polyopt import kernels
-from polyopt.dependences import dependences
+from polyopt.dataflow import dependences
 from polyopt.frontend.c_frontend import from_c
 
 

@@ -655,7 +655,7 @@ def stencil_shapes(A: "float64[:, :]", B: "float64[:, :]"):
 ])
 def test_model_computes_what_python_computes(fn, make):
     interpret = pytest.importorskip("polyopt.interpret")
-    schedule = pytest.importorskip("polyopt.schedule")
+    schedule = pytest.importorskip("polyopt.schedule_tree")
     loop_ast = pytest.importorskip("polyopt.codegen.loop_ast")
     args = make(np.random.default_rng(3))
     names = list(inspect.signature(fn).parameters)

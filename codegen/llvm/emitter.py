@@ -1,0 +1,171 @@
+"""Lower the loop nodes of a LoopProgram into one LLVM function: proper loops (preheader, header with the
+induction phi, body, latch carrying the loop metadata, exit), guards, marks and statement instances."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from llvmlite import ir
+from polyopt.codegen.llvm.exprs import Env, ExprLowerer
+from polyopt.codegen.llvm.types import I1, I32, PTR, storage_type
+from polyopt.codegen.loop_ast import For, If, LoopNode, LoopProgram, Mark, StatementCall
+
+from polyopt import expr as X
+from polyopt.errors import CodegenError
+from polyopt.expr import DType
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ModuleContext:
+    """State shared by the kernel function and its outlined parallel bodies."""
+
+    program: LoopProgram
+    module: ir.Module
+    entry_name: str
+    parallel: bool                    # outline "parallel" loops through GOMP_parallel
+    threads_global: ir.GlobalVariable | None = None
+    counter: int = 0
+    loop_ids: list[str] = field(default_factory=list)
+
+    def fresh(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}.{self.counter}"
+
+
+class FunctionEmitter:
+    """Emits loop nodes into `function` at the builder position; `in_parallel` disables nested outlining."""
+
+    def __init__(self, ctx: ModuleContext, function: ir.Function, env: Env, *, in_parallel: bool = False) \
+            -> None:
+        self.ctx = ctx
+        self.function = function
+        self.alloca_block = function.append_basic_block("allocas")
+        self.entry = function.append_basic_block("entry")
+        self.b = ir.IRBuilder(self.entry)
+        self.alloca_b = ir.IRBuilder(self.alloca_block)
+        self.env = env
+        self.x = ExprLowerer(ctx.program.scop, ctx.module, self.b, env)
+        self.in_parallel = in_parallel
+
+    def alloca(self, ty: ir.Type, name: str = "") -> ir.Value:
+        """An alloca in the first block (where mem2reg/SROA look for them)."""
+        slot = self.alloca_b.alloca(ty, name=name)
+        slot.type = PTR     # llvmlite types allocas as typed pointers; field GEPs/stores need opaque ones
+        return slot
+
+    def finish(self) -> None:
+        """Close the function: the alloca block falls through to the code, which returns."""
+        self.alloca_b.branch(self.entry)
+        self.b.ret_void()
+
+    def make_locals(self) -> None:
+        for a in self.ctx.program.scop.local_arrays:
+            self.env.locals[a.name] = self.alloca(storage_type(a.dtype), name=a.name)
+
+    # -- nodes ---------------------------------------------------------------------------------------
+    def nodes(self, nodes: tuple[LoopNode, ...]) -> None:
+        for n in nodes:
+            if isinstance(n, For):
+                self.loop(n)
+            elif isinstance(n, If):
+                self.branch(n)
+            elif isinstance(n, Mark):
+                if n.name.startswith("promote:"):
+                    log.debug("mark %s ignored by the LLVM backend (no packing)", n.name)
+                self.nodes(n.body)
+            elif isinstance(n, StatementCall):
+                target, value = self.ctx.program.instance(n)
+                self.x.store(target, value)
+            else:  # pragma: no cover
+                raise CodegenError(f"unknown loop node {type(n).__name__}")
+
+    def branch(self, n: If) -> None:
+        c = self.x.typed(n.cond, DType.BOOL)
+        if n.orelse:
+            with self.b.if_else(c) as (then, otherwise):
+                with then:
+                    self.nodes(n.then)
+                with otherwise:
+                    self.nodes(n.orelse)
+        else:
+            with self.b.if_then(c):
+                self.nodes(n.then)
+
+    def loop(self, n: For) -> None:
+        if n.degenerate:
+            old = self.env.values.get(n.iterator)
+            self.env.values[n.iterator] = (self.x.index(n.init), DType.INT64)
+            self.nodes(n.body)
+            self._restore(n.iterator, old)
+            return
+        if any(a.startswith("promote:") for a in n.annotations):
+            log.debug("promotion marks %s ignored by the LLVM backend (no packing)", n.annotations)
+        if n.is_parallel and self.ctx.parallel and not self.in_parallel:
+            from polyopt.codegen.llvm.parallel import emit_parallel_loop
+
+            if emit_parallel_loop(self, n):
+                return
+        init = self.x.index(n.init)
+        self.counted_loop(n, init, lambda: self.x.typed(n.cond, DType.BOOL))
+
+    def counted_loop(self, n: For, init: ir.Value, cond: Callable[[], ir.Value]) -> None:
+        """for (it = init; cond(); it += step) body, with loop metadata from the annotations."""
+        b = self.b
+        pre = b.block
+        header = self.function.append_basic_block(self.ctx.fresh("for.header"))
+        body = self.function.append_basic_block(self.ctx.fresh("for.body"))
+        latch = self.function.append_basic_block(self.ctx.fresh("for.latch"))
+        exit_ = self.function.append_basic_block(self.ctx.fresh("for.exit"))
+        b.branch(header)
+        b.position_at_end(header)
+        iv = b.phi(init.type, name=n.iterator)
+        iv.add_incoming(init, pre)
+        old = self.env.values.get(n.iterator)
+        self.env.values[n.iterator] = (iv, DType.INT64)
+        b.cbranch(cond(), body, exit_)
+        b.position_at_end(body)
+        old_flags = self.x.fp_flags
+        if "vectorize:reassoc" in n.annotations:
+            self.x.fp_flags = ("reassoc", "contract")
+        self.nodes(n.body)
+        self.x.fp_flags = old_flags
+        b.branch(latch)
+        b.position_at_end(latch)
+        nxt = b.add(iv, ir.Constant(iv.type, n.step), flags=("nsw",))
+        back = b.branch(header)
+        iv.add_incoming(nxt, latch)
+        md = self.loop_metadata(n)
+        if md is not None:
+            back.set_metadata("llvm.loop", md)
+        b.position_at_end(exit_)
+        self._restore(n.iterator, old)
+
+    def loop_metadata(self, n: For) -> ir.MDValue | None:
+        """A distinct self-referential loop id (fixed up in the module text, see module.py)."""
+        m = self.ctx.module
+        props = []
+        if n.is_vector:
+            props.append(m.add_metadata([ir.MetaDataString(m, "llvm.loop.vectorize.enable"),
+                                         ir.Constant(I1, 1)]))
+        if n.unroll > 1:
+            props.append(m.add_metadata([ir.MetaDataString(m, "llvm.loop.unroll.count"),
+                                         ir.Constant(I32, n.unroll)]))
+        if not props:
+            return None
+        tag = self.ctx.fresh("polyopt.loop")
+        self.ctx.loop_ids.append(tag)
+        return m.add_metadata([ir.MetaDataString(m, tag), *props])
+
+    def _restore(self, name: str, old: tuple[ir.Value, DType] | None) -> None:
+        if old is None:
+            self.env.values.pop(name, None)
+        else:
+            self.env.values[name] = old
+
+
+def iterator_free(e: X.Expr, name: str) -> bool:
+    return name not in X.free_vars(e)

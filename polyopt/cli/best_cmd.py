@@ -1,0 +1,44 @@
+"""`polyopt best`: the best measured schedule of a loop nest in a tuning database."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from polyopt.cli.common import add_target_argument, load_scop, parse_params, suite_params
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("best", help="show the best tuned schedule recorded for a loop nest")
+    add_target_argument(p)
+    p.add_argument("--param", action="append", metavar="N=VALUE", help="a size parameter value (repeatable)")
+    p.add_argument("--size", help="dataset size for suite:NAME targets")
+    p.add_argument("--db", help="tuning database (default: the per-user cache)")
+    p.add_argument("--target-device", default="cpu", dest="device")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from polyopt.search import backend
+    from polyopt.search.database import Database, params_key
+
+    scop = load_scop(args.target, args.function)
+    params = {**suite_params(args.target, args.size), **parse_params(args.param)}
+    params = {k: v for k, v in params.items() if k in scop.params}
+    with Database(args.db) as db:
+        target = backend.target_fingerprint(args.device)
+        rec = db.best(scop.fingerprint, params_key(params), target)
+        n = len(db.records(scop.fingerprint, params, target))
+    if rec is None:
+        msg = f"no successful measurement of {scop.name} {params} on {target} in the database"
+        print(json.dumps({"error": msg}) if args.json else msg)
+        return 1
+    out = {"kernel": scop.name, "params": params, "target": target, "measurements": n,
+           "best_time": rec.median, "candidate": json.loads(rec.candidate)}
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"{scop.name} {params} on {target}: best of {n} measurements: {rec.median * 1e3:.3f} ms")
+        print(f"  {backend.candidate_from_json(rec.candidate)}")
+    return 0

@@ -1,0 +1,62 @@
+"""`polyopt compile`: generate code for a loop nest under a baseline schedule: LLVM IR, assembly, C, or an
+exported shared library / object file with a C header."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from polyopt.cli.common import add_target_argument, load_scop, parse_params
+from polyopt.errors import PolyoptError
+
+EMITS = ("llvm", "asm", "c", "so", "o", "cuda")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compile", help="generate LLVM IR, assembly, C or a shared library for a loop nest")
+    add_target_argument(p)
+    p.add_argument("--scheduler", default="original", choices=("original", "isl", "pluto", "polly"),
+                   help="baseline schedule (default: original)")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="specialise for a size (repeatable); without sizes the code is generic")
+    p.add_argument("--target", dest="backend", default="cpu", choices=("cpu", "c", "cuda"),
+                   help="cpu: LLVM (default); c: C compiled by gcc; cuda: the CUDA backend")
+    p.add_argument("--emit", default="llvm", choices=EMITS, help="what to write (default: llvm)")
+    p.add_argument("--entry", default="kernel", help="name of the exported function (default: kernel)")
+    p.add_argument("-o", "--output", help="output file (default: stdout; required for so/o)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from polyopt.codegen import api
+
+    scop = load_scop(args.target, args.function)
+    params = parse_params(args.param)
+    options = {"entry_name": args.entry, "specialize": bool(params)}
+    if args.backend == "cuda" or args.emit == "cuda":
+        kernel = api.compile(scop, args.scheduler, "cuda", params=params or None)
+        return _write(args.output, str(getattr(kernel, "source", kernel)))
+    kernel = api.compile(scop, args.scheduler, args.backend, options=options)
+    if params:
+        kernel.params = params
+    if args.emit in ("so", "o"):
+        if not args.output:
+            raise PolyoptError(f"--emit {args.emit} needs -o FILE.{args.emit}")
+        out = Path(args.output)
+        if out.suffix != f".{args.emit}":
+            out = out.with_suffix(f".{args.emit}")
+        kernel.export(out, specialized=bool(params))
+        print(f"wrote {out} and {out.with_suffix('.h')}", file=sys.stderr)
+        return 0
+    text = {"llvm": lambda: kernel.llvm_ir, "asm": lambda: kernel.asm, "c": lambda: kernel.c_source}[args.emit]()
+    return _write(args.output, text)
+
+
+def _write(path: str | None, text: str) -> int:
+    if path:
+        Path(path).write_text(text)
+        print(f"wrote {path}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,97 @@
+"""`polyopt tune`: search for a fast schedule of a loop nest with the learned cost model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+from polyopt.cli.common import add_target_argument, load_scop, parse_params, suite_params
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tune", help="tune the schedule of a loop nest (measures candidates on this machine)")
+    add_target_argument(p)
+    p.add_argument("--param", action="append", metavar="N=VALUE", help="a size parameter value (repeatable)")
+    p.add_argument("--size", help="dataset size for suite:NAME targets (MINI..EXTRALARGE; default SMALL)")
+    p.add_argument("--trials", type=int, default=200, help="measurements in total (default 200)")
+    p.add_argument("--db", help="tuning database (default: $POLYOPT_CACHE_DIR or ~/.cache/polyopt/tuning.db)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue a previous tuning of the same task: its measurements count as trials")
+    p.add_argument("--strategy", choices=("model", "random"), default="model")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--timeout", type=float, default=None, help="seconds to build / to run one candidate")
+    p.add_argument("--no-transfer", action="store_true", help="do not start from other kernels' records")
+    p.add_argument("--target-device", default="cpu", dest="device", help="cpu (default)")
+    p.add_argument("--plot", help="write best-so-far GFLOP/s vs trials to this PNG")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (no progress bar)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from polyopt.search.tuner import tune
+
+    scop = load_scop(args.target, args.function)
+    params = {**suite_params(args.target, args.size), **parse_params(args.param)}
+    params = {k: v for k, v in params.items() if k in scop.params}
+    bar = None if args.json else _ProgressBar(args.trials)
+    try:
+        result = tune(scop, args.device, params, trials=args.trials, db=args.db, seed=args.seed,
+                      strategy=args.strategy, batch_size=args.batch_size, transfer=not args.no_transfer,
+                      timeout=args.timeout, resume=args.resume, progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.stop()
+    if args.plot:
+        result.plot(args.plot)
+    print(json.dumps(summary(result), indent=2) if args.json else render(result))
+    return 0 if result.best is not None else 1
+
+
+def summary(result) -> dict:  # type: ignore[no-untyped-def]
+    best = result.best
+    fin = (lambda x: x if isinstance(x, (int, float)) and math.isfinite(x) else None)
+    return {"kernel": result.scop.name, "params": dict(result.params), "trials": len(result.history),
+            "errors": result.errors, "interrupted": result.interrupted,
+            "best_time": fin(best.seconds) if best else None, "best_gflops": fin(best.gflops) if best else None,
+            "best_candidate": json.loads(best.candidate_json) if best else None,
+            "baselines": {k: fin(v) for k, v in result.baselines.items()},
+            "speedup_over_polly": fin(result.speedup_over("polly")),
+            "speedup_over_original": fin(result.speedup_over("original"))}
+
+
+def render(result) -> str:  # type: ignore[no-untyped-def]
+    s = summary(result)
+    lines = [f"{s['kernel']} {s['params']}: {s['trials']} trials, {s['errors']} errors"
+             + (" (interrupted)" if s["interrupted"] else "")]
+    if result.best is not None:
+        lines.append(f"best: {result.best.seconds * 1e3:.3f} ms, {result.best.gflops:.2f} GFLOP/s")
+        lines.append(f"  {result.best.candidate}")
+    for name in ("original", "polly"):
+        sp = s[f"speedup_over_{name}"]
+        lines.append(f"speedup over {name}: {sp:.2f}x" if sp else f"speedup over {name}: n/a")
+    return "\n".join(lines)
+
+
+class _ProgressBar:
+    """rich progress: trials, current / best GFLOP/s, errors, ETA."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("tuning"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                                 TextColumn("{task.fields[info]}"), TimeRemainingColumn())
+        self.task = self.progress.add_task("tune", total=total, info="")
+        self.errors = 0
+        self.start = time.time()
+        self.progress.start()
+
+    def update(self, trial, best_gflops: float) -> None:  # type: ignore[no-untyped-def]
+        self.errors += trial.error != 0
+        self.progress.update(self.task, advance=1, info=f"now {trial.gflops:.2f} best {best_gflops:.2f} "
+                             f"GFLOP/s, {self.errors} errors")
+
+    def stop(self) -> None:
+        self.progress.stop()

@@ -1,0 +1,382 @@
+#!/usr/bin/env python3
+"""GPU check of polyopt's CUDA backend (run on a lent H100/H200; finishes in < 5 minutes).
+
+Sections (each time-boxed, each in try/except so one failure does not stop the rest):
+  a) correctness of generated kernels vs numpy / the reference interpreter at small sizes
+  b) sgemm / dgemm at 1024, 2048, 4096 with a few mapping configs vs torch.matmul (TF32 off)
+  c) the 12 ResNet-18 conv layers (batch 1, fp32, NCHW, pad K//2) vs torch conv2d (cuDNN)
+  d) jacobi-2d vs a hand-written CUDA kernel
+Prints progress; writes a JSON summary to $OUT/gpu_results.json when $OUT is set.
+
+Run from the repository root (after the wheels in ../shared/wheels/device-cp312 are installed):
+  python3 scripts/gpu_check.py
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+T0 = time.time()
+RESULTS: dict = {"sections": {}, "errors": []}
+
+
+def say(*a) -> None:
+    print(f"[{time.time() - T0:6.1f}s]", *a, flush=True)
+
+
+def _bootstrap() -> None:
+    """Import polyopt from the checkout even when it is not pip-installed (codegen/ -> polyopt.codegen)."""
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "tests" / "unit"))
+    try:
+        import polyopt.codegen.cuda  # noqa: F401
+        return
+    except ImportError:
+        pass
+    for name, folder in (("polyopt.codegen", ROOT / "codegen"), ("polyopt.search", ROOT / "search")):
+        spec = importlib.util.spec_from_file_location(name, folder / "__init__.py",
+                                                      submodule_search_locations=[str(folder)])
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+
+
+_bootstrap()
+
+import numpy as np
+from polyopt.codegen.cuda import GpuMapping, compile_cuda, original_schedule
+
+from polyopt.builder import build_scop
+from polyopt.expr import Access, Binary, Compare, Const, DType, Var
+from polyopt.frontend.tree import Argument, ArrayDecl, Assign, KernelSource, Loop
+
+
+def section(name: str, budget: float):
+    def deco(fn):
+        def run():
+            say(f"=== {name} (budget {budget:.0f}s)")
+            t = time.time()
+            out: dict = {"rows": []}
+            RESULTS["sections"][name] = out
+            try:
+                fn(out, t + budget)
+            except Exception as e:  # keep going
+                out["error"] = f"{type(e).__name__}: {e}"
+                RESULTS["errors"].append(f"{name}: {out['error']}")
+                traceback.print_exc()
+            out["seconds"] = round(time.time() - t, 1)
+            say(f"=== {name} done in {out['seconds']}s")
+        return run
+    return deco
+
+
+def torch_time(fn, reps: int = 20) -> float:
+    import torch
+    fn()
+    torch.cuda.synchronize()
+    ts = []
+    for _ in range(reps):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        ts.append(a.elapsed_time(b) / 1000)
+    return float(np.median(ts))
+
+
+# ------------------------------------------------------------------------------------------- kernels
+
+V = Var
+
+
+def _loop(v, hi, body):
+    return Loop(v, Const(0), Compare("<", V(v), hi if not isinstance(hi, str) else V(hi)), 1, body)
+
+
+def gemm_acc(dt: DType):
+    a = lambda n, i, j: Access(n, (V(i), V(j)))
+    src = KernelSource("sgemm" if dt == DType.FLOAT32 else "dgemm",
+                       (Argument("N", "param", DType.INT64), Argument("C", "array", dt),
+                        Argument("A", "array", dt), Argument("B", "array", dt)),
+                       tuple(ArrayDecl(n, dt, (V("N"), V("N"))) for n in "CAB"),
+                       (_loop("i", "N", (_loop("j", "N", (_loop("k", "N", (
+                           Assign(a("C", "i", "j"), Binary("+", a("C", "i", "j"),
+                                                           Binary("*", a("A", "i", "k"), a("B", "k", "j")))),)),)),)),))
+    return build_scop(src)
+
+
+def conv(F, Cin, HO, K, s):
+    """out[f][y][x] += W[f][c][ky][kx] * inp[c][y*s+ky][x*s+kx] over a pre-padded input."""
+    dt = DType.FLOAT32
+    HP = (HO - 1) * s + K
+    y = Binary("+", Binary("*", Const(s), V("y")), V("ky"))
+    x = Binary("+", Binary("*", Const(s), V("x")), V("kx"))
+    out = Access("out", (V("f"), V("y"), V("x")))
+    body = Assign(out, Binary("+", out, Binary("*", Access("W", (V("f"), V("c"), V("ky"), V("kx"))),
+                                                 Access("inp", (V("c"), y, x)))))
+    nest = _loop("f", Const(F), (_loop("y", Const(HO), (_loop("x", Const(HO), (_loop("c", Const(Cin), (
+        _loop("ky", Const(K), (_loop("kx", Const(K), (body,)),)),)),)),)),))
+    src = KernelSource("conv", (Argument("out", "array", dt), Argument("W", "array", dt),
+                                Argument("inp", "array", dt)),
+                       (ArrayDecl("out", dt, (Const(F), Const(HO), Const(HO))),
+                        ArrayDecl("W", dt, (Const(F), Const(Cin), Const(K), Const(K))),
+                        ArrayDecl("inp", dt, (Const(Cin), Const(HP), Const(HP)))), (nest,))
+    return build_scop(src), HP
+
+
+GEMM_CONFIGS = [
+    GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=8),
+    GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=16),
+    GpuMapping(tile=(64, 128), threads=(16, 16), seq_tile=8),
+    GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=16),
+    GpuMapping(tile=(128, 64), threads=(32, 8), seq_tile=8),
+]
+
+
+# ------------------------------------------------------------------------------------------- sections
+
+@section("a_correctness", 60)
+def correctness(out, deadline):
+    import cuda_scops as S
+    from polyopt.codegen.cuda import run_loop_program
+    from polyopt.codegen.cuda.emulate import _NP, eval_int
+    from polyopt.codegen.loop_ast import build_loop_ast
+    cases = [("gemm_f32", S.gemm(DType.FLOAT32), {"N": 67}), ("gemm_f64", S.gemm(DType.FLOAT64), {"N": 67}),
+             ("gemm_acc", S.gemm_acc(DType.FLOAT32), {"N": 130}), ("2mm", S.mm2(), {"N": 45}),
+             ("jacobi2d", S.jacobi2d(), {"N": 40, "T": 4})]
+    cases += _suite_cases()
+    for name, scop, params in cases:
+        if time.time() > deadline:
+            out["rows"].append({"kernel": name, "status": "skipped (time box)"})
+            continue
+        for opts in (GpuMapping(), GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=8)):
+            row = {"kernel": name, "options": opts.to_dict(), "params": params}
+            try:
+                rng = np.random.default_rng(0)
+                arrays = {a.name: rng.random(tuple(eval_int(x, params) for x in a.shape)).astype(_NP[a.dtype])
+                          for a in scop.array_arguments}
+                scalars = {a.name: 1.5 for a in scop.scalar_arguments}
+                ref = {k: v.copy() for k, v in arrays.items()}
+                run_loop_program(build_loop_ast(scop, original_schedule(scop), params), ref, scalars, params)
+                k = compile_cuda(scop, original_schedule(scop), params=params, options=opts)
+                args = {**arrays, **scalars, **params}
+                k(**args)
+                err = max(float(np.max(np.abs(arrays[n] - ref[n]) / (1 + np.abs(ref[n])))) for n in ref)
+                row.update(status="ok" if err < 1e-3 else "WRONG", max_rel_err=err)
+            except Exception as e:
+                row.update(status="error", error=f"{type(e).__name__}: {e}")
+            say(name, row.get("status"), row.get("max_rel_err", row.get("error", "")))
+            out["rows"].append(row)
+
+
+def _suite_cases():
+    """Every suite kernel, when polyopt.kernels provides them (API may vary: best effort)."""
+    out = []
+    try:
+        from polyopt import kernels as K
+        names = K.names() if hasattr(K, "names") else []
+        for n in names:
+            try:
+                scop = K.get(n)
+                scop = getattr(scop, "scop", scop)
+                params = {p: 12 for p in scop.params}
+                for p in scop.params:
+                    if p.lower() in ("t", "tsteps"):
+                        params[p] = 2
+                out.append((f"suite:{n}", scop, params))
+            except Exception as e:
+                say("suite kernel", n, "unavailable:", e)
+    except Exception as e:
+        say("kernel suite unavailable:", e)
+    return out
+
+
+@section("b_gemm", 110)
+def gemm_bench(out, deadline):
+    import torch
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    for dt, tdt in ((DType.FLOAT32, torch.float32), (DType.FLOAT64, torch.float64)):
+        scop = gemm_acc(dt)
+        for n in (1024, 2048, 4096):
+            if time.time() > deadline:
+                out["rows"].append({"dtype": dt.value, "n": n, "status": "skipped (time box)"})
+                continue
+            A = torch.rand(n, n, device="cuda", dtype=tdt)
+            B = torch.rand(n, n, device="cuda", dtype=tdt)
+            t_cublas = torch_time(lambda: torch.matmul(A, B))
+            ref = torch.matmul(A, B)
+            flops = 2.0 * n ** 3
+            row = {"dtype": dt.value, "n": n, "cublas_s": t_cublas, "cublas_tflops": flops / t_cublas / 1e12,
+                   "configs": []}
+            best = None
+            for opts in GEMM_CONFIGS if n != 1024 or dt == DType.FLOAT32 else GEMM_CONFIGS[:2]:
+                if time.time() > deadline:
+                    break
+                cfg = {"options": opts.to_dict()}
+                try:
+                    k = compile_cuda(scop, original_schedule(scop), params={"N": n}, options=opts)
+                    ok, why = k.can_launch()
+                    cfg["resources"] = {kk: r.__dict__ for kk, r in k.resources.items()}
+                    if not ok:
+                        cfg["status"] = f"cannot launch: {why}"
+                        row["configs"].append(cfg)
+                        continue
+                    C = torch.zeros(n, n, device="cuda", dtype=tdt)
+                    k(N=n, C=C, A=A, B=B)
+                    torch.cuda.synchronize()
+                    err = float((C - ref).abs().max() / ref.abs().max())
+                    ts = k.benchmark(N=n, C=C, A=A, B=B, repeat=10, warmup=2)
+                    t = float(np.median(ts))
+                    cfg.update(status="ok" if err < 1e-4 else "WRONG", rel_err=err, seconds=t,
+                               tflops=flops / t / 1e12, pct_cublas=100 * t_cublas / t)
+                    if best is None or t < best:
+                        best = t
+                except Exception as e:
+                    cfg.update(status="error", error=f"{type(e).__name__}: {e}")
+                say(dt.value, n, cfg.get("status"), f"{cfg.get('tflops', 0):.2f} TFLOP/s",
+                    f"{cfg.get('pct_cublas', 0):.0f}% of cuBLAS ({row['cublas_tflops']:.1f})", opts.tile,
+                    opts.threads, opts.seq_tile)
+                row["configs"].append(cfg)
+            if best:
+                row["best_tflops"] = flops / best / 1e12
+                row["best_pct_cublas"] = 100 * t_cublas / best
+            out["rows"].append(row)
+
+
+RESNET = [("C1", 224, 3, 64, 7, 2), ("C2", 56, 64, 64, 3, 1), ("C3", 56, 64, 64, 1, 1), ("C4", 56, 64, 128, 3, 2),
+          ("C5", 56, 64, 128, 1, 2), ("C6", 28, 128, 128, 3, 1), ("C7", 28, 128, 256, 3, 2),
+          ("C8", 28, 128, 256, 1, 2), ("C9", 14, 256, 256, 3, 1), ("C10", 14, 256, 512, 3, 2),
+          ("C11", 14, 256, 512, 1, 2), ("C12", 7, 512, 512, 3, 1)]
+CONV_CONFIGS = [
+    GpuMapping(tile=(16, 8, 8), threads=(16, 8, 2), seq_tile=8),
+    GpuMapping(tile=(8, 8, 16), threads=(8, 8, 4), seq_tile=8),
+    GpuMapping(tile=(28, 4, 16), threads=(28, 4, 2), seq_tile=4),
+    GpuMapping(tile=(7, 7, 32), threads=(7, 7, 4), seq_tile=8),
+]
+
+
+@section("c_resnet_conv", 100)
+def resnet(out, deadline):
+    import torch
+    import torch.nn.functional as Fn
+    torch.backends.cudnn.allow_tf32 = False
+    per_layer = max(5.0, (deadline - time.time()) / len(RESNET))
+    for name, H, Cin, F, K, s in RESNET:
+        if time.time() > deadline:
+            out["rows"].append({"layer": name, "status": "skipped (time box)"})
+            continue
+        layer_deadline = min(deadline, time.time() + per_layer)
+        pad = K // 2
+        HO = (H + 2 * pad - K) // s + 1
+        x = torch.rand(1, Cin, H, H, device="cuda")
+        w = torch.rand(F, Cin, K, K, device="cuda")
+        t_cudnn = torch_time(lambda: Fn.conv2d(x, w, stride=s, padding=pad))
+        ref = Fn.conv2d(x, w, stride=s, padding=pad)[0]
+        scop, HP = conv(F, Cin, HO, K, s)
+        xp = Fn.pad(x, (pad, pad, pad, pad))[0][:, :HP, :HP].contiguous()
+        row = {"layer": name, "cudnn_us": t_cudnn * 1e6, "configs": []}
+        best = None
+        for opts in CONV_CONFIGS:
+            if time.time() > layer_deadline:
+                break
+            cfg = {"options": opts.to_dict()}
+            try:
+                k = compile_cuda(scop, original_schedule(scop), params={}, options=opts)
+                ok, why = k.can_launch()
+                if not ok:
+                    cfg["status"] = f"cannot launch: {why}"
+                    row["configs"].append(cfg)
+                    continue
+                o = torch.zeros(F, HO, HO, device="cuda")
+                k(out=o, W=w.contiguous(), inp=xp)
+                torch.cuda.synchronize()
+                err = float((o - ref).abs().max() / ref.abs().max())
+                t = float(np.median(k.benchmark(out=o, W=w, inp=xp, repeat=10, warmup=1)))
+                cfg.update(status="ok" if err < 1e-4 else "WRONG", rel_err=err, us=t * 1e6,
+                           vs_cudnn=t_cudnn / t)
+                if cfg["status"] == "ok" and (best is None or t < best):
+                    best = t
+            except Exception as e:
+                cfg.update(status="error", error=f"{type(e).__name__}: {e}")
+            row["configs"].append(cfg)
+        if best:
+            row["best_us"] = best * 1e6
+            row["best_vs_cudnn"] = t_cudnn / best
+        say(name, f"cuDNN {t_cudnn * 1e6:.1f} us", f"best {row.get('best_us', float('nan')):.1f} us",
+            [c.get("status") for c in row["configs"]])
+        out["rows"].append(row)
+
+
+HAND_JACOBI = r"""
+extern "C" __global__ void jac(const float* __restrict__ A, float* __restrict__ B, int n) {
+  int j = blockIdx.x * blockDim.x + threadIdx.x, i = blockIdx.y * blockDim.y + threadIdx.y;
+  if (i >= 1 && i < n - 1 && j >= 1 && j < n - 1)
+    B[i * n + j] = 0.2f * (A[i * n + j] + A[i * n + j - 1] + A[i * n + j + 1] + A[(i + 1) * n + j] + A[(i - 1) * n + j]);
+}
+"""
+
+
+@section("d_stencils", 40)
+def stencils(out, deadline):
+    import cuda_scops as S
+    import torch
+    from pycuda.compiler import SourceModule
+    n, T = 4096, 10
+    scop = S.jacobi2d(DType.FLOAT32)
+    A = torch.rand(n, n, device="cuda")
+    B = torch.rand(n, n, device="cuda")
+    mod = SourceModule(HAND_JACOBI, no_extern_c=True, options=["-O3"])
+    jac = mod.get_function("jac")
+    grid = ((n + 31) // 32, (n + 7) // 8)
+
+    def hand():
+        for _ in range(T):
+            jac(np.uintp(A.data_ptr()), np.uintp(B.data_ptr()), np.int32(n), block=(32, 8, 1), grid=grid)
+            jac(np.uintp(B.data_ptr()), np.uintp(A.data_ptr()), np.int32(n), block=(32, 8, 1), grid=grid)
+    t_hand = torch_time(hand, reps=5)
+    row = {"kernel": "jacobi-2d", "n": n, "T": T, "hand_s": t_hand, "configs": []}
+    for opts in (GpuMapping(tile=(32, 8), threads=(32, 8)), GpuMapping(tile=(64, 16), threads=(32, 8)),
+                 GpuMapping(tile=(32, 8), threads=(32, 8), shared=False)):
+        if time.time() > deadline:
+            break
+        cfg = {"options": opts.to_dict()}
+        try:
+            k = compile_cuda(scop, original_schedule(scop), params={"N": n, "T": T}, options=opts)
+            t = float(np.median(k.benchmark(T=T, N=n, A=A, B=B, repeat=5, warmup=1)))
+            cfg.update(status="ok", seconds=t, vs_hand=t_hand / t)
+        except Exception as e:
+            cfg.update(status="error", error=f"{type(e).__name__}: {e}")
+        say("jacobi-2d", cfg.get("status"), f"{cfg.get('vs_hand', 0):.2f}x of hand-written")
+        row["configs"].append(cfg)
+    out["rows"].append(row)
+
+
+def main() -> None:
+    try:
+        import torch
+        RESULTS["device"] = torch.cuda.get_device_name(0)
+        say("device:", RESULTS["device"])
+    except Exception as e:
+        RESULTS["errors"].append(f"torch: {e}")
+    for fn in (correctness, gemm_bench, resnet, stencils):
+        fn()
+    RESULTS["total_seconds"] = round(time.time() - T0, 1)
+    outdir = os.environ.get("OUT")
+    if outdir:
+        Path(outdir).mkdir(parents=True, exist_ok=True)
+        Path(outdir, "gpu_results.json").write_text(json.dumps(RESULTS, indent=1, default=str))
+        say("wrote", Path(outdir, "gpu_results.json"))
+    print(json.dumps({k: v for k, v in RESULTS.items() if k != "sections"}, default=str))
+
+
+if __name__ == "__main__":
+    main()

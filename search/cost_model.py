@@ -1,0 +1,183 @@
+"""Cost models that rank candidates from their features.
+
+`CostModel` is a two-method protocol: fit(X, y, groups) and predict(X) -> scores (higher = faster).
+y is throughput (1 / seconds or GFLOP/s; 0 for failed candidates); groups names the workload of each row.
+
+XGBoostCostModel follows AutoTVM: rank:pairwise, max_depth 3, eta 0.3, gamma 1e-4, min_child_weight 1,
+labels = throughput / best throughput of the same workload. xgboost >= 2 rejects float relevance labels in
+its ranking metrics, so the normalized labels are quantized to integer relevance 0..RELEVANCE_LEVELS.
+nthread=1 by default: never train with several threads while kernels are timed on the same machine.
+
+Transfer: a base model trained on records of other workloads; its margin is added to the new model's
+margin with weight 1 / 2**(n / 64), n = number of measurements of the new workload (AutoTVM).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+RELEVANCE_LEVELS = 30
+
+
+class CostModel(Protocol):
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: Sequence[str]) -> None: ...
+
+    def predict(self, X: np.ndarray) -> np.ndarray: ...
+
+
+def normalize_per_group(y: np.ndarray, groups: Sequence[str]) -> np.ndarray:
+    """Throughput divided by the best throughput of its group: values in [0, 1]."""
+    y = np.asarray(y, dtype=np.float64)
+    out = np.zeros_like(y)
+    g = np.asarray(list(groups))
+    for name in np.unique(g):
+        idx = g == name
+        best = y[idx].max() if idx.any() else 0.0
+        if best > 0:
+            out[idx] = np.clip(y[idx] / best, 0.0, 1.0)
+    return out
+
+
+def relevance_labels(y_norm: np.ndarray) -> np.ndarray:
+    """Normalized throughput as integer relevance levels 0..RELEVANCE_LEVELS (xgboost>=2 ranking)."""
+    return np.rint(np.asarray(y_norm) * RELEVANCE_LEVELS).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class XGBParams:
+    max_depth: int = 3
+    eta: float = 0.3
+    gamma: float = 1e-4
+    min_child_weight: float = 1.0
+    subsample: float = 1.0
+    num_rounds: int = 80
+    nthread: int = 1
+    objective: str = "rank:pairwise"
+
+
+class XGBoostCostModel:
+    """Gradient-boosted ranking model over candidate features (refit from scratch on every fit)."""
+
+    def __init__(self, params: XGBParams | None = None, *, seed: int = 0,
+                 base: "XGBoostCostModel | None" = None, transfer_halflife: float = 64.0) -> None:
+        self.params = params or XGBParams()
+        self.seed = seed
+        self.base = base
+        self.transfer_halflife = transfer_halflife
+        self.n_train = 0
+        self._booster = None
+        self.n_features: int | None = None
+
+    @property
+    def fitted(self) -> bool:
+        return self._booster is not None
+
+    def _xgb_params(self) -> dict[str, object]:
+        p = self.params
+        out: dict[str, object] = {"objective": p.objective, "max_depth": p.max_depth, "eta": p.eta,
+                                  "gamma": p.gamma, "min_child_weight": p.min_child_weight,
+                                  "subsample": p.subsample, "nthread": p.nthread, "seed": self.seed,
+                                  "tree_method": "hist", "verbosity": 0}
+        if p.objective.startswith("rank:"):
+            out["eval_metric"] = "ndcg"
+        return out
+
+    def _base_weight(self) -> float:
+        return 0.0 if self.base is None or not self.base.fitted else 0.5 ** (self.n_train / self.transfer_halflife)
+
+    def _base_margin(self, X: np.ndarray) -> np.ndarray | None:
+        w = self._base_weight()
+        if w == 0.0:
+            return None
+        return w * self.base.predict(X)  # type: ignore[union-attr]
+
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: Sequence[str]) -> None:
+        import xgboost as xgb
+
+        X = np.asarray(X, dtype=np.float32)
+        if len(X) == 0:
+            return
+        self.n_features = X.shape[1]
+        order = np.argsort(np.asarray(list(groups)), kind="stable")  # qid must be contiguous
+        X, y = X[order], np.asarray(y, dtype=np.float64)[order]
+        g = [list(groups)[i] for i in order]
+        norm = normalize_per_group(y, g)
+        labels = relevance_labels(norm) if self.params.objective.startswith("rank:") else norm
+        _, qid = np.unique(np.asarray(g), return_inverse=True)
+        self.n_train = len(X)
+        dm = xgb.DMatrix(X, label=labels, qid=qid)
+        margin = self._base_margin(X)
+        if margin is not None:
+            dm.set_base_margin(margin)
+        self._booster = xgb.train(self._xgb_params(), dm, num_boost_round=self.params.num_rounds)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        import xgboost as xgb
+
+        X = np.asarray(X, dtype=np.float32)
+        margin = self._base_margin(X)
+        if self._booster is None:
+            return margin if margin is not None else np.zeros(len(X))
+        out = self._booster.predict(xgb.DMatrix(X), output_margin=True)
+        return out + margin if margin is not None else out
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """The booster as xgboost JSON plus a sidecar .meta.json (params, n_features)."""
+        if self._booster is None:
+            raise ValueError("cannot save an unfitted cost model")
+        path = Path(path)
+        self._booster.save_model(str(path))
+        meta = {"params": self.params.__dict__, "seed": self.seed, "n_features": self.n_features,
+                "n_train": self.n_train}
+        path.with_suffix(".meta.json").write_text(json.dumps(meta))
+
+    @staticmethod
+    def load(path: str | os.PathLike[str]) -> "XGBoostCostModel":
+        import xgboost as xgb
+
+        path = Path(path)
+        meta_path = path.with_suffix(".meta.json")
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        model = XGBoostCostModel(XGBParams(**meta.get("params", {})), seed=int(meta.get("seed", 0)))
+        booster = xgb.Booster()
+        booster.load_model(str(path))
+        booster.set_param({"nthread": model.params.nthread})
+        model._booster = booster
+        model.n_features = meta.get("n_features")
+        model.n_train = int(meta.get("n_train", 0))
+        return model
+
+
+class RandomCostModel:
+    """Uniform random scores (the ablation baseline): the explorer then behaves like random search."""
+
+    def __init__(self, *, seed: int = 0) -> None:
+        self._rng = np.random.default_rng(seed)
+
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: Sequence[str]) -> None:
+        return None
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self._rng.random(len(X))
+
+
+def pairwise_accuracy(scores: np.ndarray, y: np.ndarray, groups: Sequence[str] | None = None) -> float:
+    """Fraction of pairs (same group, different y) that the scores order like y."""
+    scores, y = np.asarray(scores, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    g = np.asarray(list(groups)) if groups is not None else np.zeros(len(y))
+    good = total = 0
+    for name in np.unique(g):
+        idx = np.flatnonzero(g == name)
+        s, t = scores[idx], y[idx]
+        ds = np.sign(s[:, None] - s[None, :])
+        dt = np.sign(t[:, None] - t[None, :])
+        mask = np.triu(dt != 0, 1)
+        total += int(mask.sum())
+        good += int(((ds == dt) & mask).sum())
+    return good / total if total else float("nan")

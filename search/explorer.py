@@ -1,0 +1,161 @@
+"""Choosing what to measure next: simulated annealing over the space with the cost model as energy.
+
+AutoTVM's explorer: parallel chains that persist across refits (each round continues from where the
+chains stopped), temperature falls linearly 1 -> 0 over the steps of a round, a round stops early when
+the top list has not changed for `early_stop` steps; a move changes one knob. The batch is the top of the
+visited points by predicted score, chosen greedily with a bonus for knob values the batch does not cover
+yet (diversity), plus about 5% uniformly random points (epsilon-greedy). Points already measured or
+already chosen are never returned again (dedupe by the space's key, i.e. the candidate's trace JSON).
+
+The defaults are smaller than AutoTVM's (128 chains x 500 steps) because scoring a point here builds a
+real loop AST (about 10-30 ms), not a feature lookup; the fields of SAOptions restore them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Generic, Hashable, Protocol, Sequence, TypeVar
+
+import numpy as np
+
+P = TypeVar("P", bound=Hashable)
+
+
+class Space(Protocol[P]):
+    def sample(self, rng: np.random.Generator) -> P: ...
+
+    def mutate(self, point: P, rng: np.random.Generator) -> P: ...
+
+    def key(self, point: P) -> str: ...
+
+    def knobs(self, point: P) -> tuple[Hashable, ...]: ...
+
+
+ScoreFn = Callable[[Sequence[P]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class SAOptions:
+    n_chains: int = 16
+    n_steps: int = 20
+    early_stop: int = 6
+    epsilon: float = 0.05
+    diversity: float = 0.5        # weight of the knob-coverage bonus (0: pure top-k)
+    pool_factor: int = 3          # the diverse pick looks at the top pool_factor x batch points
+
+
+class SimulatedAnnealing(Generic[P]):
+    """Persistent-chain simulated annealing; call next_batch once per measurement round."""
+
+    def __init__(self, space: Space[P], *, options: SAOptions | None = None, seed: int = 0) -> None:
+        self.space = space
+        self.options = options or SAOptions()
+        self.rng = np.random.default_rng(seed)
+        self.chains: list[P] = []
+
+    def next_batch(self, score: ScoreFn, batch_size: int, exclude: set[str]) -> list[P]:
+        """Up to batch_size new points (keys not in exclude); exclude is updated with them."""
+        opts = self.options
+        n_random = int(round(opts.epsilon * batch_size)) if batch_size >= 4 else 0
+        visited = self._anneal(score, exclude)
+        chosen = self._pick(visited, batch_size - n_random, exclude)
+        chosen += self._random(batch_size - len(chosen), exclude)
+        return chosen
+
+    def _anneal(self, score: ScoreFn, exclude: set[str]) -> dict[str, tuple[float, P]]:
+        opts = self.options
+        while len(self.chains) < opts.n_chains:
+            self.chains.append(self.space.sample(self.rng))
+        cur = np.asarray(score(self.chains), dtype=np.float64)
+        visited: dict[str, tuple[float, P]] = {}
+        self._visit(visited, self.chains, cur, exclude)
+        last_top, still = self._top_keys(visited), 0
+        for step in range(opts.n_steps):
+            temp = 1.0 - step / max(1, opts.n_steps)
+            new = [self.space.mutate(p, self.rng) for p in self.chains]
+            new_scores = np.asarray(score(new), dtype=np.float64)
+            self._visit(visited, new, new_scores, exclude)
+            accept = self._accept(cur, new_scores, temp)
+            for k in np.flatnonzero(accept):
+                self.chains[k], cur[k] = new[k], new_scores[k]
+            top = self._top_keys(visited)
+            still = still + 1 if top == last_top else 0
+            last_top = top
+            if still >= opts.early_stop:
+                break
+        return visited
+
+    def _accept(self, cur: np.ndarray, new: np.ndarray, temp: float) -> np.ndarray:
+        finite_new = np.where(np.isfinite(new), new, -np.inf)
+        finite_cur = np.where(np.isfinite(cur), cur, -np.inf)
+        with np.errstate(over="ignore", invalid="ignore"):
+            delta = finite_new - finite_cur
+            prob = np.where(delta >= 0, 1.0, np.exp(delta / max(temp, 1e-5)))
+        prob = np.where(np.isnan(prob), np.isfinite(finite_new).astype(float), prob)
+        return self.rng.random(len(cur)) < prob
+
+    def _visit(self, visited: dict[str, tuple[float, P]], points: Sequence[P], scores: np.ndarray,
+               exclude: set[str]) -> None:
+        for p, s in zip(points, scores):
+            if not math.isfinite(float(s)):
+                continue
+            k = self.space.key(p)
+            if k not in exclude and k not in visited:
+                visited[k] = (float(s), p)
+
+    @staticmethod
+    def _top_keys(visited: dict[str, tuple[float, P]], n: int = 16) -> tuple[str, ...]:
+        return tuple(k for k, _ in sorted(visited.items(), key=lambda kv: -kv[1][0])[:n])
+
+    def _pick(self, visited: dict[str, tuple[float, P]], n: int, exclude: set[str]) -> list[P]:
+        ranked = sorted(visited.items(), key=lambda kv: -kv[1][0])[:max(n, 1) * self.options.pool_factor]
+        if not ranked or n <= 0:
+            return []
+        scores = np.array([s for _, (s, _) in ranked])
+        spread = float(scores.max() - scores.min()) or 1.0
+        norm = (scores - scores.min()) / spread
+        covered: set[tuple[int, Hashable]] = set()
+        chosen: list[P] = []
+        remaining = list(range(len(ranked)))
+        while remaining and len(chosen) < n:
+            def gain(i: int) -> float:
+                knobs = self.space.knobs(ranked[i][1][1])
+                new = sum((j, v) not in covered for j, v in enumerate(knobs)) / max(1, len(knobs))
+                return norm[i] + self.options.diversity * new
+            best = max(remaining, key=gain)
+            remaining.remove(best)
+            key, (_, point) = ranked[best]
+            if key in exclude:
+                continue
+            exclude.add(key)
+            chosen.append(point)
+            covered.update(enumerate(self.space.knobs(point)))
+        return chosen
+
+    def _random(self, n: int, exclude: set[str], max_tries: int = 50) -> list[P]:
+        out: list[P] = []
+        tries = 0
+        while len(out) < n and tries < max_tries * max(1, n):
+            tries += 1
+            p = self.space.sample(self.rng)
+            k = self.space.key(p)
+            if k not in exclude:
+                exclude.add(k)
+                out.append(p)
+        return out
+
+
+def random_batch(space: Space[P], rng: np.random.Generator, n: int, exclude: set[str],
+                 max_tries: int = 50) -> list[P]:
+    """n uniformly sampled new points (random search)."""
+    out: list[P] = []
+    tries = 0
+    while len(out) < n and tries < max_tries * max(1, n):
+        tries += 1
+        p = space.sample(rng)
+        k = space.key(p)
+        if k not in exclude:
+            exclude.add(k)
+            out.append(p)
+    return out

@@ -1,0 +1,367 @@
+"""Measuring candidates: build in worker processes, run each in an isolated worker, check, time.
+
+The measurer only needs concurrent.futures executors (a local ProcessPoolExecutor by default), so a
+distributed engine can be plugged in through `executor_factory`. Builds run in parallel; runs are
+sequential (one run worker), so timings never compete with builds. Every failure becomes a typed
+MeasureResult; a crashed or hung worker is killed and replaced, and tuning goes on.
+
+Before timing, each candidate runs once on inputs of a fixed check seed with its pure outputs poisoned with
+NaN, and its outputs are compared with those of the untransformed kernel (original schedule, built once).
+Then: warm-up, then repeats until `min_time` seconds are measured (at least `min_repeats`), median.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import multiprocessing as mp
+import os
+import time
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from polyopt.model import Scop
+from polyopt.search import backend
+from polyopt.search.inputs import array_outputs, poisoned_arrays, random_inputs
+
+log = logging.getLogger(__name__)
+
+
+class MeasureErrorNo(IntEnum):
+    """AutoTVM's measurement error codes."""
+
+    NO_ERROR = 0
+    INSTANTIATION_ERROR = 1    # the candidate is illegal / cannot be applied
+    COMPILE_HOST = 2           # code generation or compilation failed (or the build worker died)
+    COMPILE_DEVICE = 3
+    RUNTIME_DEVICE = 4         # the kernel crashed (segfault, abort) or raised while running
+    WRONG_ANSWER = 5
+    BUILD_TIMEOUT = 6
+    RUN_TIMEOUT = 7
+    UNKNOWN_ERROR = 8
+
+
+@dataclass(frozen=True)
+class MeasureResult:
+    error: MeasureErrorNo
+    times: tuple[float, ...] = ()
+    message: str = ""
+    build_seconds: float = 0.0
+    run_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error == MeasureErrorNo.NO_ERROR and bool(self.times)
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self.times)) if self.ok else float("inf")
+
+
+@dataclass(frozen=True)
+class FaultInjector:
+    """Test hook: candidate JSON -> fault at a stage ('build-abort', 'build-hang', 'build-raise',
+    'run-abort', 'run-hang', 'run-raise', 'run-wrong'). The faults are real: os.abort(), sleep."""
+
+    faults: tuple[tuple[str, str], ...] = ()
+
+    def fire(self, stage: str, candidate: str, arrays: dict[str, np.ndarray] | None = None) -> None:
+        for cand, fault in self.faults:
+            if cand != candidate or not fault.startswith(stage + "-"):
+                continue
+            kind = fault.split("-", 1)[1]
+            if kind == "abort":
+                os.abort()
+            if kind == "hang":
+                time.sleep(3600)
+            if kind == "raise":
+                raise RuntimeError(f"injected {fault}")
+            if kind == "wrong" and arrays:
+                for a in arrays.values():
+                    if a.dtype.kind == "f" and a.size:
+                        a.flat[0] += 1.0
+                        break
+
+
+@dataclass(frozen=True)
+class MeasureOptions:
+    build_timeout: float = 20.0
+    run_timeout: float = 20.0
+    min_time: float = 0.1           # measured seconds to accumulate (excluding warm-up)
+    min_repeats: int = 3
+    max_repeats: int = 50
+    check: bool = True
+    check_seed: int = 12345
+    rtol: float | None = None       # default: 1e-6 for double, 1e-3 for float
+    build_workers: int = max(1, min(2, os.cpu_count() or 1))
+    threads: int | None = None
+    slow_cutoff: float = 8.0        # a check run slower than slow_cutoff x best: stop after it
+    faults: FaultInjector = field(default_factory=FaultInjector)
+
+
+@dataclass(frozen=True)
+class MeasureTask:
+    """What every worker needs to know about the workload (picklable)."""
+
+    scop: Scop
+    target: str
+    params: tuple[tuple[str, int], ...]
+    inputs: Callable[[Scop, Mapping[str, int], int], dict[str, Any]] | None = None
+
+    @property
+    def param_dict(self) -> dict[str, int]:
+        return dict(self.params)
+
+
+# ---------------------------------------------------------------- worker side
+
+def _build_worker(task: MeasureTask, cand_json: str, opts: MeasureOptions) -> tuple[int, Any, str, float]:
+    t0 = time.perf_counter()
+    opts.faults.fire("build", cand_json)
+    from polyopt.errors import IllegalTransformError
+
+    try:
+        candidate = backend.candidate_from_json(cand_json)
+        schedule = backend.apply(task.scop, candidate)
+    except IllegalTransformError as e:
+        return int(MeasureErrorNo.INSTANTIATION_ERROR), None, str(e)[:500], time.perf_counter() - t0
+    except Exception as e:  # noqa: BLE001 - any failure is a typed result
+        return int(MeasureErrorNo.INSTANTIATION_ERROR), None, f"{type(e).__name__}: {e}"[:500], \
+            time.perf_counter() - t0
+    try:
+        art = backend.build_artifact(task.scop, schedule, task.target, task.param_dict)
+    except Exception as e:  # noqa: BLE001
+        return int(MeasureErrorNo.COMPILE_HOST), None, f"{type(e).__name__}: {e}"[:500], time.perf_counter() - t0
+    return int(MeasureErrorNo.NO_ERROR), art, "", time.perf_counter() - t0
+
+
+_REFERENCE: dict[int, dict[str, np.ndarray]] = {}
+
+
+def _make_inputs(task: MeasureTask, seed: int) -> dict[str, Any]:
+    if task.inputs is not None:
+        return task.inputs(task.scop, task.param_dict, seed)
+    return random_inputs(task.scop, task.param_dict, seed)
+
+
+def _reference(task: MeasureTask, ref_artifact: Any, opts: MeasureOptions) -> dict[str, np.ndarray]:
+    key = hash((task.scop.fingerprint, task.params, opts.check_seed))
+    if key not in _REFERENCE:
+        args = poisoned_arrays(task.scop, _make_inputs(task, opts.check_seed))
+        backend.call_kernel(backend.load_artifact(ref_artifact, opts.threads), args)
+        _REFERENCE.clear()
+        _REFERENCE[key] = {k: np.array(args[k]) for k in array_outputs(task.scop)}
+    return _REFERENCE[key]
+
+
+def _compare(out: np.ndarray, ref: np.ndarray, rtol: float | None) -> bool:
+    if out.shape != ref.shape:
+        return False
+    if out.dtype.kind != "f":
+        return bool(np.array_equal(out, ref))
+    tol = rtol if rtol is not None else (1e-3 if out.dtype == np.float32 else 1e-6)
+    scale = float(np.nanmax(np.abs(ref))) if np.isfinite(ref).any() else 1.0
+    return bool(np.allclose(out, ref, rtol=tol, atol=tol * max(scale, 1e-30), equal_nan=True))
+
+
+def _run_worker(task: MeasureTask, cand_json: str, artifact: Any, ref_artifact: Any, opts: MeasureOptions,
+                best: float) -> tuple[int, tuple[float, ...], str]:
+    opts.faults.fire("run", cand_json)
+    try:
+        kernel = backend.load_artifact(artifact, opts.threads)
+        check_time = None
+        if opts.check and ref_artifact is not None:
+            ref = _reference(task, ref_artifact, opts)
+            args = poisoned_arrays(task.scop, _make_inputs(task, opts.check_seed))
+            t0 = time.perf_counter()
+            backend.call_kernel(kernel, args)
+            check_time = time.perf_counter() - t0
+            outs = {k: args[k] for k in ref}
+            opts.faults.fire("run", cand_json, outs)
+            bad = [k for k in ref if not _compare(np.asarray(outs[k]), ref[k], opts.rtol)]
+            if bad:
+                return int(MeasureErrorNo.WRONG_ANSWER), (), f"output mismatch in {', '.join(bad)}"
+        if check_time is not None and check_time > opts.slow_cutoff * best:
+            return int(MeasureErrorNo.NO_ERROR), (check_time,), "slow: stopped after the check run"
+        return int(MeasureErrorNo.NO_ERROR), _time(task, kernel, opts, warm=check_time is not None), ""
+    except Exception as e:  # noqa: BLE001
+        return int(MeasureErrorNo.RUNTIME_DEVICE), (), f"{type(e).__name__}: {e}"[:500]
+
+
+def _time(task: MeasureTask, kernel: Any, opts: MeasureOptions, warm: bool) -> tuple[float, ...]:
+    inputs = _make_inputs(task, opts.check_seed + 1)
+    saved = {k: np.array(v) for k, v in inputs.items() if isinstance(v, np.ndarray)}
+    if not warm:
+        backend.call_kernel(kernel, inputs)
+    times: list[float] = []
+    while len(times) < opts.max_repeats and (len(times) < opts.min_repeats or sum(times) < opts.min_time):
+        for k, v in saved.items():
+            np.copyto(inputs[k], v)
+        t0 = time.perf_counter()
+        backend.call_kernel(kernel, inputs)
+        times.append(time.perf_counter() - t0)
+    return tuple(times)
+
+
+def _ping() -> int:
+    return os.getpid()
+
+
+# ---------------------------------------------------------------- parent side
+
+ExecutorFactory = Callable[[int], cf.Executor]
+
+
+def local_executor(workers: int) -> cf.Executor:
+    """A ProcessPoolExecutor on the forkserver start method (workers import polyopt once)."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["numpy", "islpy", "polyopt.search.measure"])
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+
+def _kill(executor: cf.Executor | None) -> None:
+    """Shut an executor down, killing its processes if it has any (a hung worker never returns)."""
+    if executor is None:
+        return
+    procs = getattr(executor, "_processes", None) or {}
+    for p in list(procs.values()):
+        try:
+            p.kill()
+        except Exception:  # pragma: no cover
+            pass
+    try:
+        executor.shutdown(wait=True, cancel_futures=True)
+    except Exception:  # pragma: no cover
+        pass
+
+
+class Measurer:
+    """Builds and runs candidates of one task; owns its executors (use as a context manager)."""
+
+    def __init__(self, task: MeasureTask, options: MeasureOptions | None = None, *,
+                 executor_factory: ExecutorFactory = local_executor, reference: str | None = None) -> None:
+        self.task = task
+        self.options = options or MeasureOptions()
+        self.factory = executor_factory
+        self._builder: cf.Executor | None = None
+        self._runner: cf.Executor | None = None
+        self._ref_json = reference
+        self._ref_artifact: Any = None
+        self.best = float("inf")
+
+    def __enter__(self) -> "Measurer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for ex in (self._builder, self._runner):
+            if ex is not None:
+                ex.shutdown(wait=False, cancel_futures=True)
+                _kill(ex)
+        self._builder = self._runner = None
+
+    def _build_pool(self) -> cf.Executor:
+        if self._builder is None:
+            self._builder = self.factory(self.options.build_workers)
+        return self._builder
+
+    def _run_pool(self) -> cf.Executor:
+        if self._runner is None:
+            self._runner = self.factory(1)
+        return self._runner
+
+    def prepare_reference(self) -> None:
+        """Build the untransformed kernel once (the oracle of every check)."""
+        if self._ref_artifact is not None or self._ref_json is None or not self.options.check:
+            return
+        res = self._build([self._ref_json])[0]
+        if res[0] != 0:
+            log.warning("reference kernel did not build (%s); outputs will not be checked", res[2])
+            self._ref_json = None
+        self._ref_artifact = res[1]
+
+    def measure(self, candidates: Sequence[str],
+                on_result: Callable[[int, MeasureResult], None] | None = None, *,
+                cutoff: bool = True) -> list[MeasureResult]:
+        """Measure a batch of candidate JSON texts; never raises for a candidate's failure.
+        on_result(i, result) is called as soon as candidate i is done (to commit it at once)."""
+        self.prepare_reference()
+        built = self._build(list(candidates))
+        out: list[MeasureResult] = []
+        for i, (cand, (err, art, msg, secs)) in enumerate(zip(candidates, built)):
+            if err != 0:
+                res = MeasureResult(MeasureErrorNo(err), (), msg, secs)
+            else:
+                run = self._run(cand, art, self.best if cutoff else float("inf"))
+                res = MeasureResult(run.error, run.times, run.message, secs, run.run_seconds)
+            if res.ok:
+                self.best = min(self.best, res.median)
+            out.append(res)
+            if on_result is not None:
+                on_result(i, res)
+        return out
+
+    def _build(self, cands: list[str]) -> list[tuple[int, Any, str, float]]:
+        results: list[tuple[int, Any, str, float] | None] = [None] * len(cands)
+        step = self.options.build_workers
+        for lo in range(0, len(cands), step):
+            chunk = list(range(lo, min(lo + step, len(cands))))
+            for i, r in zip(chunk, self._build_chunk([cands[i] for i in chunk], retry=True)):
+                results[i] = r
+        return [r for r in results if r is not None]
+
+    def _build_chunk(self, cands: list[str], retry: bool) -> list[tuple[int, Any, str, float]]:
+        pool = self._build_pool()
+        t0 = time.perf_counter()
+        futs = [pool.submit(_build_worker, self.task, c, self.options) for c in cands]
+        done, _ = cf.wait(futs, timeout=self.options.build_timeout)
+        out: list[tuple[int, Any, str, float] | None] = []
+        broken = False
+        for f in futs:
+            if f not in done:
+                out.append((int(MeasureErrorNo.BUILD_TIMEOUT), None, "build timed out",
+                            time.perf_counter() - t0))
+                broken = True
+                continue
+            exc = f.exception()
+            if exc is None:
+                out.append(f.result())
+            else:
+                broken = broken or isinstance(exc, BrokenProcessPool)
+                out.append(None if isinstance(exc, BrokenProcessPool) else
+                           (int(MeasureErrorNo.UNKNOWN_ERROR), None, repr(exc)[:500], 0.0))
+        if broken:
+            _kill(self._builder)
+            self._builder = None
+        for k, r in enumerate(out):
+            if r is None:   # the pool died under this one: retry it alone to find the culprit
+                out[k] = self._build_chunk([cands[k]], retry=False)[0] if retry and len(cands) > 1 else \
+                    (int(MeasureErrorNo.COMPILE_HOST), None, "build process crashed", time.perf_counter() - t0)
+        return out  # type: ignore[return-value]
+
+    def _run(self, cand: str, artifact: Any, best: float) -> MeasureResult:
+        pool = self._run_pool()
+        t0 = time.perf_counter()
+        fut = pool.submit(_run_worker, self.task, cand, artifact, self._ref_artifact, self.options, best)
+        try:
+            err, times, msg = fut.result(timeout=self.options.run_timeout)
+            return MeasureResult(MeasureErrorNo(err), tuple(times), msg, 0.0, time.perf_counter() - t0)
+        except cf.TimeoutError:
+            self._reset_runner()
+            return MeasureResult(MeasureErrorNo.RUN_TIMEOUT, (), "run timed out", 0.0, time.perf_counter() - t0)
+        except BrokenProcessPool:
+            self._reset_runner()
+            return MeasureResult(MeasureErrorNo.RUNTIME_DEVICE, (), "run process crashed", 0.0,
+                                 time.perf_counter() - t0)
+        except Exception as e:  # noqa: BLE001
+            return MeasureResult(MeasureErrorNo.UNKNOWN_ERROR, (), repr(e)[:500], 0.0, time.perf_counter() - t0)
+
+    def _reset_runner(self) -> None:
+        _kill(self._runner)
+        self._runner = None

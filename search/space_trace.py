@@ -1,0 +1,117 @@
+"""Knob values -> Candidate: the trace is built step by step on the real schedule (each step checked for
+legality by polyopt.transforms.apply_transform), so band paths are always the ones that exist."""
+
+from __future__ import annotations
+
+from typing import Any, Hashable, Mapping, Sequence
+
+from polyopt.dataflow import dependences
+from polyopt.model import Scop
+from polyopt.transforms import (Candidate, Parallel, Permute, Promote, SeparateFullTiles, Tile, Unroll,
+                                Vectorize, apply_candidate, apply_transform)
+
+
+PrefixCache = dict  # (base, trace prefix) -> Schedule, or the exception that step raised
+
+
+class _Builder:
+    """Replays a trace step by step; results of every prefix are memoized in `cache` (points that differ
+    in one knob share most of their prefix)."""
+
+    def __init__(self, scop: Scop, base: str, joins: tuple[Any, ...], cache: PrefixCache) -> None:
+        self.deps = dependences(scop)
+        self.base = base
+        self.cache = cache
+        self.trace: list[Any] = list(joins)
+        key = (base, tuple(joins))
+        if key not in cache:
+            cache[key] = apply_candidate(scop, Candidate(base, tuple(joins)), self.deps)
+        self.sched = cache[key]
+
+    def step(self, t: Any) -> None:
+        key = (self.base, tuple(self.trace) + (t,))
+        hit = self.cache.get(key)
+        if hit is None:
+            try:
+                hit = apply_transform(self.sched, t, self.deps)
+            except Exception as e:  # noqa: BLE001 - memoize failures too
+                hit = e
+            if len(self.cache) > 50000:
+                self.cache.clear()
+            self.cache[key] = hit
+        if isinstance(hit, Exception):
+            raise hit
+        self.sched = hit
+        self.trace.append(t)
+
+    def candidate(self) -> Candidate:
+        return Candidate(self.base, tuple(self.trace))
+
+
+def build_candidate(scop: Scop, base: str, sites: Sequence[Any], joins: tuple[Any, ...],
+                    values: Mapping[str, Hashable], cache: PrefixCache | None = None) -> tuple[Candidate, Any]:
+    """The candidate of one point and its Schedule (raises IllegalTransformError / InvalidTransformError
+    if illegal)."""
+    b = _Builder(scop, base, joins, cache if cache is not None else {})
+    for k, site in enumerate(sites):
+        _site(b, k, site, values)
+    return b.candidate(), b.sched
+
+
+def _site(b: _Builder, k: int, site: Any, v: Mapping[str, Hashable]) -> None:
+    p = tuple(site.path)
+    n = len(site.extents)
+    perm = tuple(v[f"s{k}.perm"])  # type: ignore[arg-type]
+    if perm != tuple(range(n)):
+        b.step(Permute(p, perm))
+    t1 = tuple(int(v[f"s{k}.tile{perm[d]}"]) for d in range(n))  # type: ignore[arg-type]
+    reg = tuple(int(v[f"s{k}.reg{perm[d]}"]) for d in range(n))  # type: ignore[arg-type]
+    reg = tuple(r if 1 < r < t else 1 for r, t in zip(reg, t1))
+    tiled = any(t > 1 for t in t1)
+    inner = p
+    if tiled:
+        b.step(Tile(p, t1))
+        inner = p + (0,)
+        if any(r > 1 for r in reg):
+            b.step(Tile(inner, reg))
+            inner = inner + (0,)
+        if v[f"s{k}.separate"]:
+            b.step(SeparateFullTiles(p))
+    _inner_loops(b, k, inner, n, v, outer_is_inner=not tiled)
+    if tiled:
+        for key, on in v.items():
+            if key.startswith(f"s{k}.pack.") and on:
+                b.step(Promote(p + (0,), key.split(".", 2)[2]))
+    par = int(v[f"s{k}.parallel"])  # type: ignore[arg-type]
+    if par >= 0:
+        vec = str(v[f"s{k}.vec"])
+        if not tiled and vec != "none" and par >= _vec_dim(vec, n):
+            raise _invalid("the parallel loop would be inside the vector loop")
+        b.step(Parallel(p, par))
+
+
+def _vec_dim(vec: str, n: int) -> int:
+    return n - 1 if vec == "inner" else max(0, n - 2)
+
+
+def _inner_loops(b: _Builder, k: int, q: tuple[int, ...], n: int, v: Mapping[str, Hashable],
+                 outer_is_inner: bool) -> None:
+    """Vectorize / unroll in the innermost band q (n members)."""
+    vec = str(v[f"s{k}.vec"])
+    unroll = int(v[f"s{k}.unroll"])  # type: ignore[arg-type]
+    if vec != "none":
+        d = _vec_dim(vec, n)
+        b.step(Vectorize(q, d, bool(v[f"s{k}.reassoc"])))
+        vpath = q if d == 0 else q + (0,)
+        if unroll > 1:
+            b.step(Unroll(vpath if d == n - 1 else vpath + (0,), 0, unroll))
+    elif unroll > 1:
+        b.step(Unroll(q, n - 1, unroll))
+    elif v[f"s{k}.reassoc"]:
+        raise _invalid("reassoc without a vector loop (duplicate of reassoc=False)")
+
+
+def _invalid(msg: str) -> Exception:
+    from polyopt.transforms import InvalidTransformError
+
+    return InvalidTransformError(msg)

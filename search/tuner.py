@@ -1,0 +1,344 @@
+"""The tuning loop: propose (model-guided simulated annealing or random), measure, record, refit.
+
+Every measurement is committed to the database as soon as it is done, so a killed tuning loses at most
+the candidate in flight, and a resumed one never measures a candidate twice. Ctrl-C stops cleanly with
+everything measured so far in the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from polyopt.model import Scop
+from polyopt.search import backend
+from polyopt.search.cost_model import XGBoostCostModel, XGBParams, RandomCostModel
+from polyopt.search.database import Database, TuningRecord, params_key, versions_json
+from polyopt.search.explorer import SAOptions, SimulatedAnnealing, random_batch
+from polyopt.search.features import FEATURE_VERSION, count_flops
+from polyopt.search.featurize import Featurizer
+from polyopt.search.measure import MeasureErrorNo, MeasureOptions, MeasureResult, MeasureTask, Measurer
+from polyopt.search.space import SearchSpace
+
+log = logging.getLogger(__name__)
+
+BASELINES = ("original", "polly")
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One measured candidate, in measurement order."""
+
+    index: int
+    candidate: str            # canonical candidate JSON
+    error: int
+    seconds: float            # median; inf when error != 0
+    gflops: float
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class BestCandidate:
+    candidate: Any            # polyopt.transforms.Candidate
+    candidate_json: str
+    seconds: float
+    gflops: float
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    scop: Scop
+    target: str
+    params: Mapping[str, int]
+    best: BestCandidate | None
+    history: tuple[Trial, ...]
+    baselines: Mapping[str, float]          # baseline name -> median seconds (inf if it failed)
+    flops: float
+    interrupted: bool = False
+    elapsed: float = 0.0
+
+    def speedup_over(self, baseline_name: str) -> float:
+        """Baseline time / best tuned time (nan when either is unknown)."""
+        base = self.baselines.get(baseline_name, math.nan)
+        if self.best is None or not math.isfinite(base) or not math.isfinite(self.best.seconds):
+            return math.nan
+        return base / self.best.seconds
+
+    def best_curve(self) -> list[float]:
+        """Best-so-far GFLOP/s after each trial."""
+        out, best = [], 0.0
+        for t in self.history:
+            best = max(best, t.gflops)
+            out.append(best)
+        return out
+
+    @property
+    def errors(self) -> int:
+        return sum(t.error != 0 for t in self.history)
+
+    def compile(self, threads: int | None = None) -> Any:
+        """The best candidate compiled for the tuned sizes."""
+        if self.best is None:
+            raise ValueError("tuning measured no successful candidate")
+        schedule = backend.apply(self.scop, self.best.candidate)
+        return backend.compile_kernel(self.scop, schedule, self.target, self.params, threads)
+
+    def plot(self, path: str) -> None:
+        """Best-so-far GFLOP/s versus trials, with the baselines as horizontal lines (PNG)."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        curve = self.best_curve()
+        ax.plot(range(1, len(curve) + 1), curve, label="tuned (best so far)")
+        for name, secs in self.baselines.items():
+            if math.isfinite(secs) and secs > 0:
+                ax.axhline(self.flops / secs / 1e9, ls="--", lw=1, label=name, color="gray" if
+                           name == "original" else None)
+        ax.set_xlabel("trials")
+        ax.set_ylabel("GFLOP/s")
+        ax.set_title(f"{self.scop.name} {dict(self.params)}")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+
+
+ProgressFn = Callable[[Trial, float], None]
+
+
+@dataclass
+class _State:
+    """Mutable bookkeeping of one tuning run (kept private to the tuner)."""
+
+    history: list[Trial] = field(default_factory=list)
+    exclude: set[str] = field(default_factory=set)
+    X: list[np.ndarray] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    best_json: str | None = None
+    best_secs: float = math.inf
+
+
+@dataclass(frozen=True)
+class TuneOptions:
+    trials: int = 200
+    batch_size: int = 64
+    strategy: str = "model"             # "model" | "random"
+    seed: int = 0
+    transfer: bool = True
+    resume: bool = True
+    baselines: tuple[str, ...] = BASELINES
+    measure: MeasureOptions = field(default_factory=MeasureOptions)
+    sa: SAOptions = field(default_factory=SAOptions)
+    xgb: XGBParams = field(default_factory=XGBParams)
+    min_transfer_records: int = 64
+
+
+class Tuner:
+    """One tuning session of (scop, target, params) writing to one database."""
+
+    def __init__(self, scop: Scop, target: str, params: Mapping[str, int], db: Database, options: TuneOptions,
+                 *, progress: ProgressFn | None = None, space: SearchSpace | None = None,
+                 measurer: Measurer | None = None) -> None:
+        self.scop, self.target, self.params = scop, target, dict(params)
+        self.db, self.opts, self.progress = db, options, progress
+        self.target_fp = backend.target_fingerprint(target)
+        self.flops = count_flops(scop, self.params)
+        self.space = space or SearchSpace(scop, self.params, target=target)
+        self.featurizer = Featurizer(scop, self.params, threads=options.measure.threads)
+        ref = backend.candidate_to_json(backend.candidate_from_json('{"base": "original", "trace": []}'))
+        task = MeasureTask(scop, target, tuple(sorted(self.params.items())))
+        self.measurer = measurer or Measurer(task, options.measure, reference=ref)
+        self.rng = np.random.default_rng(options.seed)
+        self.explorer = SimulatedAnnealing(self.space, options=options.sa, seed=options.seed)
+        self.model = self._make_model()
+        self.state = _State()
+        self.baseline_times: dict[str, float] = {}
+
+    # --- model --------------------------------------------------------------------------------------
+    def _make_model(self) -> XGBoostCostModel | RandomCostModel:
+        if self.opts.strategy == "random":
+            return RandomCostModel(seed=self.opts.seed)
+        base = self._transfer_model() if self.opts.transfer else None
+        return XGBoostCostModel(self.opts.xgb, seed=self.opts.seed, base=base)
+
+    def _transfer_model(self) -> XGBoostCostModel | None:
+        """A model trained on this database's records of other workloads (same feature version)."""
+        recs = [r for r in self.db.records(target=self.target_fp)
+                if r.workload != self.scop.fingerprint and r.feature_version == FEATURE_VERSION and r.features]
+        if len(recs) < self.opts.min_transfer_records:
+            return None
+        X = np.asarray([r.features for r in recs])
+        y = np.asarray([1.0 / r.median if r.ok else 0.0 for r in recs])
+        base = XGBoostCostModel(self.opts.xgb, seed=self.opts.seed)
+        base.fit(X, y, [f"{r.workload}:{r.params}" for r in recs])
+        log.info("transfer: base model from %d records of other workloads", len(recs))
+        return base
+
+    def _refit(self) -> None:
+        rows = [(x, y) for x, y in zip(self.state.X, self.state.y) if x is not None and np.isfinite(x).all()]
+        if len(rows) >= 2 and isinstance(self.model, XGBoostCostModel):
+            X = np.asarray([r[0] for r in rows])
+            self.model.fit(X, np.asarray([r[1] for r in rows]), ["task"] * len(rows))
+
+    def _score(self, points: list[Any]) -> np.ndarray:
+        cands = [self.space.candidate(p) if self.space.is_legal(p) else None for p in points]
+        X = np.full((len(points), len(self._names())), np.nan)
+        for i, c in enumerate(cands):
+            if c is not None:
+                v = self.featurizer.one(c, self.space.key(points[i]), self.space.schedule(points[i]))
+                if v is not None:
+                    X[i] = v
+        out = np.full(len(points), -np.inf)
+        ok = np.isfinite(X).all(axis=1)
+        if ok.any():
+            out[ok] = self.model.predict(X[ok])
+        return out
+
+    @staticmethod
+    def _names() -> tuple[str, ...]:
+        from polyopt.search.features import feature_names
+
+        return feature_names()
+
+    # --- bookkeeping ----------------------------------------------------------------------------------
+    def _load_previous(self) -> None:
+        """Everything the database already holds for this task: never measured again, used to train."""
+        for r in self.db.records(self.scop.fingerprint, self.params, self.target_fp):
+            self.state.exclude.add(r.candidate)
+            if not self.opts.resume:
+                continue
+            self._note(r.candidate, r.error, r.median, r.error_msg, np.asarray(r.features) if r.features else None,
+                       announce=False)
+
+    def _note(self, cand: str, error: int, secs: float, msg: str, feats: np.ndarray | None,
+              announce: bool = True) -> Trial:
+        st = self.state
+        gflops = self.flops / secs / 1e9 if error == 0 and math.isfinite(secs) and secs > 0 else 0.0
+        trial = Trial(len(st.history), cand, int(error), secs if error == 0 else math.inf, gflops, msg)
+        st.history.append(trial)
+        st.X.append(feats if feats is not None and len(feats) == len(self._names()) else None)
+        st.y.append(1.0 / secs if error == 0 and math.isfinite(secs) and secs > 0 else 0.0)
+        if error == 0 and secs < st.best_secs:
+            st.best_secs, st.best_json = secs, cand
+        if announce and self.progress is not None:
+            self.progress(trial, self.flops / st.best_secs / 1e9 if math.isfinite(st.best_secs) else 0.0)
+        return trial
+
+    def _record(self, cand: str, res: MeasureResult, feats: np.ndarray | None) -> None:
+        rec = TuningRecord(self.scop.fingerprint, params_key(self.params), self.target_fp, cand, FEATURE_VERSION,
+                           res.times if res.ok else (), int(res.error), res.message, self.opts.seed,
+                           versions_json(), time.time(), tuple(feats) if feats is not None else ())
+        self.db.add(rec)
+
+    # --- rounds ---------------------------------------------------------------------------------------
+    def _propose(self, n: int) -> list[Any]:
+        cold = len(self.state.history) < 8 and getattr(self.model, "base", None) is None
+        if self.opts.strategy == "random" or cold or not getattr(self.model, "fitted", False):
+            from polyopt.search.explorer import random_batch
+
+            return random_batch(self.space, self.rng, n, self.state.exclude)
+        return self.explorer.next_batch(self._score, n, self.state.exclude)
+
+    def _measure_points(self, points: list[Any]) -> None:
+        cands = [self.space.key(p) for p in points]
+        feats = [self.featurizer.one(self.space.candidate(p), k, self.space.schedule(p))
+                 for p, k in zip(points, cands)]
+
+        def done(i: int, res: MeasureResult) -> None:
+            self._record(cands[i], res, feats[i])
+            self._note(cands[i], int(res.error), res.median, res.message, feats[i])
+        self.measurer.measure(cands, on_result=done)
+
+    def _measure_baselines(self) -> None:
+        """Baseline candidates (original, polly ...): looked up in the database, else measured once."""
+        known = {r.candidate: r for r in self.db.records(self.scop.fingerprint, self.params, self.target_fp)}
+        for name in self.opts.baselines:
+            try:
+                cand = backend.baseline(self.scop, name)
+            except Exception as e:  # noqa: BLE001 - a scheduler that fails leaves that baseline unknown
+                log.warning("baseline %s unavailable: %s", name, e)
+                self.baseline_times[name] = math.inf
+                continue
+            key = backend.candidate_to_json(cand)
+            if key in known:
+                self.baseline_times[name] = known[key].median
+                if key not in self.state.exclude or not self.opts.resume:
+                    self.state.exclude.add(key)
+                continue
+            feats = self.featurizer.one(cand, key)
+            res = self.measurer.measure([key], cutoff=False)[0]
+            self._record(key, res, feats)
+            self.state.exclude.add(key)
+            self._note(key, int(res.error), res.median, res.message, feats)
+            self.baseline_times[name] = res.median
+
+    def run(self) -> TuneResult:
+        start = time.time()
+        interrupted = False
+        self._load_previous()
+        try:
+            self._measure_baselines()
+            self._refit()
+            while len(self.state.history) < self.opts.trials:
+                left = self.opts.trials - len(self.state.history)
+                points = self._propose(min(self.opts.batch_size, left))
+                if not points:
+                    log.info("search space exhausted")
+                    break
+                self._measure_points(points)
+                self._refit()
+        except KeyboardInterrupt:
+            interrupted = True
+            log.warning("tuning interrupted: keeping %d measurements", len(self.state.history))
+        finally:
+            self.measurer.close()
+        return self._result(interrupted, time.time() - start)
+
+    def _result(self, interrupted: bool, elapsed: float) -> TuneResult:
+        st = self.state
+        best = None
+        if st.best_json is not None:
+            best = BestCandidate(backend.candidate_from_json(st.best_json), st.best_json, st.best_secs,
+                                 self.flops / st.best_secs / 1e9)
+        return TuneResult(self.scop, self.target, dict(self.params), best, tuple(st.history),
+                          dict(self.baseline_times), self.flops, interrupted, elapsed)
+
+
+def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = None, *, trials: int = 200,
+         db: Database | str | None = None, seed: int = 0, strategy: str = "model", batch_size: int = 64,
+         transfer: bool = True, timeout: float | None = None, resume: bool = True,
+         progress: ProgressFn | None = None, measure_options: MeasureOptions | None = None,
+         sa_options: SAOptions | None = None, baselines: tuple[str, ...] = BASELINES) -> TuneResult:
+    """Tune a SCoP's schedule for `target` at the given sizes; see TuneResult.
+
+    trials: measurements in total for this task (with resume, those already in the database count).
+    timeout: seconds allowed to build and to run one candidate (default 20). The database (a path or a
+    Database; default: the per-user cache) receives every measurement as soon as it is made."""
+    if strategy not in ("model", "random"):
+        raise ValueError(f"strategy must be 'model' or 'random', not {strategy!r}")
+    params = dict(params or {})
+    missing = [p for p in scop.params if p not in params]
+    if missing:
+        raise ValueError(f"tune needs a value for every size parameter; missing {', '.join(missing)}")
+    mopts = measure_options or MeasureOptions()
+    if timeout is not None:
+        from dataclasses import replace
+
+        mopts = replace(mopts, build_timeout=float(timeout), run_timeout=float(timeout))
+    opts = TuneOptions(trials=trials, batch_size=batch_size, strategy=strategy, seed=seed, transfer=transfer,
+                       resume=resume, baselines=baselines, measure=mopts, sa=sa_options or SAOptions())
+    own = not isinstance(db, Database)
+    database = db if isinstance(db, Database) else Database(db)
+    try:
+        return Tuner(scop, target, params, database, opts, progress=progress).run()
+    finally:
+        if own:
+            database.close()

@@ -1,0 +1,41 @@
+import numpy as np
+
+from polyopt.search.cost_model import (RandomCostModel, XGBoostCostModel, normalize_per_group,
+                                       pairwise_accuracy, relevance_labels)
+
+
+def _problem(seed, n=300, groups=3):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, 12))
+    y = np.exp(3 * X[:, 0] - 2 * X[:, 1] + X[:, 2] * X[:, 3])
+    g = [f"k{i % groups}" for i in range(n)]
+    return X, y * (1 + np.arange(n) % groups), g    # groups on different scales
+
+
+def test_labels_normalized_per_group_and_integer():
+    y = np.array([1.0, 2.0, 10.0, 20.0, 0.0])
+    norm = normalize_per_group(y, ["a", "a", "b", "b", "b"])
+    assert np.allclose(norm, [0.5, 1.0, 0.5, 1.0, 0.0])
+    assert relevance_labels(norm).dtype.kind == "i"
+
+
+def test_xgboost_ranks_synthetic_problem(tmp_path):
+    X, y, g = _problem(0)
+    m = XGBoostCostModel(seed=0)
+    m.fit(X[:200], y[:200], g[:200])
+    acc = pairwise_accuracy(m.predict(X[200:]), y[200:], g[200:])
+    assert acc > 0.8
+    assert pairwise_accuracy(RandomCostModel(seed=0).predict(X[200:]), y[200:], g[200:]) < 0.65
+    m.save(tmp_path / "m.json")
+    assert np.allclose(XGBoostCostModel.load(tmp_path / "m.json").predict(X[200:]), m.predict(X[200:]))
+
+
+def test_transfer_base_model_helps_with_few_records():
+    X, y, g = _problem(1, n=400)
+    base = XGBoostCostModel(seed=0)
+    base.fit(X[:300], y[:300], g[:300])
+    new = XGBoostCostModel(seed=0, base=base)
+    new.fit(X[300:310], y[300:310], ["new"] * 10)
+    assert 0 < new._base_weight() <= 1
+    acc = pairwise_accuracy(new.predict(X[310:]), y[310:])
+    assert acc > 0.75

@@ -1,0 +1,40 @@
+import numpy as np
+
+from polyopt.search import backend
+from polyopt.search.features import FEATURE_VERSION, extract, feature_names, n_features
+from polyopt.search.testing import gemm
+from polyopt.transforms import Candidate, Join, Parallel, Permute, Tile, Vectorize
+
+P = {"NI": 64, "NJ": 48, "NK": 40}
+
+
+def feats(cand, scop=None):
+    scop = scop or gemm()
+    return extract(backend.loop_program(scop, cand.apply(scop), P))
+
+
+def test_fixed_length_named_versioned():
+    v = feats(Candidate("original"))
+    assert v.shape == (n_features(),) == (len(feature_names()),)
+    assert len(set(feature_names())) == n_features()
+    assert isinstance(FEATURE_VERSION, int) and np.isfinite(v).all()
+
+
+def test_identical_nests_identical_features():
+    j = (Join((0,)), Join((0,)))
+    a = feats(Candidate("original", j + (Tile((0,), (16, 16, 8)),)))
+    b = feats(Candidate("original", j + (Tile((0,), (16, 16, 8)),)), gemm())   # rebuilt scop, same nest
+    assert np.array_equal(a, b)
+
+
+def test_different_nests_different_features():
+    j = (Join((0,)), Join((0,)))
+    cands = [Candidate("original"), Candidate("original", j + (Permute((0,), (0, 2, 1)),)),
+             Candidate("original", j + (Tile((0,), (16, 16, 8)),)),
+             Candidate("original", j + (Tile((0,), (32, 16, 8)),)),
+             Candidate("original", j + (Tile((0,), (16, 16, 8)), Parallel((0,), 0))),
+             Candidate("original", j + (Vectorize((0,), 1),))]
+    vs = [feats(c) for c in cands]
+    for i in range(len(vs)):
+        for k in range(i + 1, len(vs)):
+            assert not np.array_equal(vs[i], vs[k]), (cands[i], cands[k])

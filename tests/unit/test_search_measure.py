@@ -1,0 +1,34 @@
+import numpy as np
+
+from polyopt.search import backend
+from polyopt.search.measure import FaultInjector, MeasureErrorNo, MeasureOptions, MeasureTask, Measurer
+from polyopt.search.space import SearchSpace
+from polyopt.search.testing import gemm
+from polyopt.transforms import Candidate
+
+P = {"NI": 32, "NJ": 32, "NK": 32}
+
+
+def test_crash_hang_wrong_answer_are_recorded_and_tuning_continues():
+    scop = gemm()
+    space = SearchSpace(scop, P)
+    rng = np.random.default_rng(0)
+    cands = []
+    while len(cands) < 7:
+        k = space.key(space.sample(rng))
+        if k not in cands:
+            cands.append(k)
+    faults = FaultInjector(((cands[0], "run-abort"), (cands[1], "run-hang"), (cands[2], "run-wrong"),
+                            (cands[3], "build-abort"), (cands[4], "build-hang")))
+    opts = MeasureOptions(build_timeout=15, run_timeout=3, min_time=0.01, build_workers=2, faults=faults)
+    ref = backend.candidate_to_json(Candidate("original"))
+    seen = []
+    with Measurer(MeasureTask(scop, "cpu", tuple(P.items())), opts, reference=ref) as m:
+        res = m.measure(cands + ['{"base": "original", "trace": [{"op": "tile", "band": [7], "sizes": [4]}]}'],
+                        on_result=lambda i, r: seen.append(i))
+    codes = [r.error for r in res]
+    assert codes[:5] == [MeasureErrorNo.RUNTIME_DEVICE, MeasureErrorNo.RUN_TIMEOUT, MeasureErrorNo.WRONG_ANSWER,
+                         MeasureErrorNo.COMPILE_HOST, MeasureErrorNo.BUILD_TIMEOUT]
+    assert res[5].ok and res[6].ok and res[5].median > 0           # later candidates still measured
+    assert codes[7] == MeasureErrorNo.INSTANTIATION_ERROR            # no band at that path
+    assert seen == list(range(8))

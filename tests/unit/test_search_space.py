@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from polyopt.legality import is_legal
+from polyopt.search.space import SearchSpace
+from polyopt.search.testing import gemm, seidel1d
+from polyopt.transforms import Candidate
+
+
+@pytest.mark.parametrize("make,params", [(gemm, {"NI": 64, "NJ": 48, "NK": 40}), (seidel1d, {"T": 8, "N": 64})])
+def test_samples_are_legal_and_replay(make, params):
+    scop = make()
+    space = SearchSpace(scop, params)
+    assert space.size > 1
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        p = space.sample(rng)
+        cand = space.candidate(p)
+        again = Candidate.from_json(cand.to_json())      # the trace JSON replays to a legal schedule
+        assert is_legal(scop, again.apply(scop))
+        assert space.key(p) == space.key(p)
+
+
+def test_sampling_is_seeded_and_mutate_changes_one_knob():
+    space = SearchSpace(gemm(), {"NI": 64, "NJ": 48, "NK": 40})
+    a = [space.sample(np.random.default_rng(3)) for _ in range(1)]
+    b = [space.sample(np.random.default_rng(3)) for _ in range(1)]
+    assert a == b
+    rng = np.random.default_rng(1)
+    p = space.sample(rng)
+    for _ in range(5):
+        q = space.mutate(p, rng)
+        assert space.is_legal(q)
+        if q[0] == p[0]:
+            assert sum(x != y for x, y in zip(p[1], q[1])) <= 1
+
+
+def test_illegal_points_are_filtered():
+    scop = seidel1d()      # t and i both carry dependences: interchange is illegal, no parallel loop
+    space = SearchSpace(scop, {"T": 8, "N": 64}, bases=("original",))
+    perms = space.bases[0].knobs[0].choices
+    assert perms == ((0, 1),)
+    for q in space.neighbours(space.sample(np.random.default_rng(0))):
+        assert "parallel" not in space.candidate(q).to_json() or is_legal(scop, space.candidate(q).apply(scop))
