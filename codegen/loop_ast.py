@@ -128,20 +128,40 @@ def build_loop_ast(scop: Scop, schedule: isl.Schedule,
         if context.is_empty():
             raise CodegenError(f"parameter values {dict(param_values)} violate the assumptions "
                                f"{scop.context}")
+    prefix = iterator_prefix(scop)
     try:
-        build = isl.AstBuild.from_context(context)
+        build = isl.AstBuild.from_context(context).set_iterators(_iterator_ids(prefix))
         root = build.node_from_schedule(_tag_marks(schedule.intersect_domain(scop.domain)))
     except isl.Error as e:  # pragma: no cover - isl reports internal problems this way
         raise CodegenError(f"while generating the loop AST: {e}") from e
-    body = _convert(root, ())
+    body = _convert(root, (), prefix)
     values = tuple((p, int(param_values[p])) for p in scop.params) if param_values else ()
     return LoopProgram(scop, body, values, schedule.to_str())
+
+
+MAX_LOOP_DEPTH = 64
+
+
+def iterator_prefix(scop: Scop) -> str:
+    """A prefix P such that the generated loop iterators P0, P1, ... clash with no name of the kernel."""
+    names = set(scop.params) | {a.name for a in scop.arguments} | {a.name for a in scop.arrays}
+    for prefix in ("c", "cc", "c_", "loop_c", "_polyopt_c"):
+        if not any(n.startswith(prefix) and n[len(prefix):].isdigit() for n in names):
+            return prefix
+    raise CodegenError("cannot choose loop iterator names that avoid the kernel's own names")
+
+
+def _iterator_ids(prefix: str) -> isl.IdList:
+    ids = isl.IdList.alloc(isl.DEFAULT_CONTEXT, MAX_LOOP_DEPTH)
+    for d in range(MAX_LOOP_DEPTH):
+        ids = ids.add(isl.Id(f"{prefix}{d}"))
+    return ids
 
 
 def _tag_marks(schedule: isl.Schedule) -> isl.Schedule:
     """Suffix every mark with the schedule depth of the band below it ("parallel@3").
 
-    isl names the loop of schedule dimension d "c<d>" and drops loops that run once; the suffix lets
+    The loop of schedule dimension d is named "<prefix><d>" (set_iterators) and isl drops loops that run once; the suffix lets
     the conversion attach a mark to exactly the loops of its own dimension (all of them, when isl
     separates full and partial tiles), never to an inner loop that comes first because the marked loop
     was eliminated."""
@@ -159,22 +179,22 @@ def _split_mark(mark: str) -> tuple[str, int]:
     return (name, int(depth)) if name and depth.isdigit() else (mark, -1)
 
 
-def _convert(node: isl.AstNode, marks: tuple[str, ...]) -> tuple[LoopNode, ...]:
+def _convert(node: isl.AstNode, marks: tuple[str, ...], prefix: str) -> tuple[LoopNode, ...]:
     """Convert an isl AST node; `marks` are pending marks that belong to loops further down."""
     t = node.get_type()
     if t == isl.ast_node_type.block:
         kids = node.block_get_children()
         out: list[LoopNode] = []
         for k in range(kids.n_ast_node()):
-            out.extend(_convert(kids.get_at(k), marks))
+            out.extend(_convert(kids.get_at(k), marks, prefix))
         return tuple(out)
     if t == isl.ast_node_type.mark:
-        return _convert(node.mark_get_node(), marks + (node.mark_get_id().get_name(),))
+        return _convert(node.mark_get_node(), marks + (node.mark_get_id().get_name(),), prefix)
     if t == isl.ast_node_type.for_:
-        return (_for(node, marks),)
+        return (_for(node, marks, prefix),)
     if t == isl.ast_node_type.if_:
-        then = _convert(node.if_get_then_node(), marks)
-        orelse = _convert(node.if_get_else_node(), marks) if node.if_has_else_node() else ()
+        then = _convert(node.if_get_then_node(), marks, prefix)
+        orelse = _convert(node.if_get_else_node(), marks, prefix) if node.if_has_else_node() else ()
         return (If(expr_from_isl(node.if_get_cond()), then, orelse),)
     if t == isl.ast_node_type.user:
         call = node.user_get_expr()
@@ -191,12 +211,12 @@ def _wrap_marks(nodes: tuple[LoopNode, ...], marks: tuple[str, ...]) -> tuple[Lo
     return nodes
 
 
-def _for(node: isl.AstNode, marks: tuple[str, ...]) -> For:
+def _for(node: isl.AstNode, marks: tuple[str, ...], prefix: str) -> For:
     it = node.for_get_iterator().get_id().get_name()
-    mine = tuple(m for m in marks if it == f"c{_split_mark(m)[1]}")
+    mine = tuple(m for m in marks if it == f"{prefix}{_split_mark(m)[1]}")
     rest = tuple(m for m in marks if m not in mine)
     init = expr_from_isl(node.for_get_init())
-    body = _convert(node.for_get_body(), rest)
+    body = _convert(node.for_get_body(), rest, prefix)
     annotations = tuple(_split_mark(m)[0] for m in mine)
     if node.for_is_degenerate():
         return For(it, init, X.Compare("<=", X.Var(it), init), 1, body, annotations, True)

@@ -38,7 +38,7 @@ from polyopt.model import Scop
 from .cuda_printer import kernel_signature, print_program
 from .emulate import _NP, emulate, eval_int
 from .kernel_ir import GpuProgram, HostFor, HostIf, Launch, build_gpu_program
-from .mapping import GpuMapping, map_to_gpu, mark_iterators
+from .mapping import GpuMapping, map_to_gpu
 
 log = logging.getLogger("polyopt.codegen.cuda")
 
@@ -506,6 +506,6 @@ def compile_cuda(scop: Scop, schedule_tree: Any, *, params: Mapping[str, int] | 
     options = options or GpuMapping()
     mapped = map_to_gpu(scop, schedule_tree, deps, options)
     prog = build_loop_ast(scop, mapped, params)
-    gp = build_gpu_program(prog, options, mark_iterators(mapped))
+    gp = build_gpu_program(prog, options)  # loop_ast attaches each mark to its own loop only
     src = print_program(gp)
     return CudaKernel(scop, gp, src, mapped, arch)
