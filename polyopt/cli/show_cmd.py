@@ -10,7 +10,7 @@ import islpy as isl
 
 from polyopt import expr as X
 from polyopt.cli.common import add_target_argument, load_scop
-from polyopt.dependences import dependences
+from polyopt.dataflow import dependences
 from polyopt.errors import ScopError
 from polyopt.model import Scop
 
