@@ -35,11 +35,9 @@ def _bootstrap() -> None:
     """Import polyopt from the checkout even when it is not pip-installed (codegen/ -> polyopt.codegen)."""
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "tests" / "unit"))
-    try:
-        import polyopt.codegen.cuda  # noqa: F401
+    # always this checkout's codegen/search (an editable install may map polyopt.codegen elsewhere)
+    if "polyopt.codegen" in sys.modules:
         return
-    except ImportError:
-        pass
     for name, folder in (("polyopt.codegen", ROOT / "codegen"), ("polyopt.search", ROOT / "search")):
         spec = importlib.util.spec_from_file_location(name, folder / "__init__.py",
                                                       submodule_search_locations=[str(folder)])
@@ -132,23 +130,36 @@ def conv(F, Cin, HO, K, s):
     return build_scop(src), HP
 
 
-GEMM_CONFIGS = [
-    GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=8),
+GEMM_CONFIGS = [     # the first 7 also run at n = 1024, 2048
+    GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=8),      # 8x8/thread, swizzled A^T/B, k unrolled
+    GpuMapping(tile=(64, 256), threads=(8, 32), seq_tile=8),        # 8x8/thread, warp = 8x4 threads
     GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=16),
-    GpuMapping(tile=(64, 128), threads=(16, 16), seq_tile=8),
-    GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=16),
-    GpuMapping(tile=(128, 64), threads=(32, 8), seq_tile=8),
-    GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=8),
-    GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=32),
+    GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=16),       # 4x4/thread
+    GpuMapping(tile=(128, 64), threads=(16, 8), seq_tile=8),        # 8x8/thread, 128 threads
+    GpuMapping(tile=(64, 64), threads=(8, 8), seq_tile=8),          # 8x8/thread, 64 threads
+    GpuMapping(tile=(64, 128), threads=(8, 16), seq_tile=16),
     GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=8, coarsening="blocked"),
-    GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=8, unroll=8),
-    GpuMapping(tile=(128, 128), threads=(32, 8), seq_tile=8),
-    GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=32),
-    GpuMapping(tile=(256, 128), threads=(32, 16), seq_tile=8),
     GpuMapping(tile=(128, 256), threads=(16, 32), seq_tile=8),
-    GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=8, vector_loads=False),
-    GpuMapping(tile=(32, 64), threads=(16, 16), seq_tile=16),
+    GpuMapping(tile=(128, 128), threads=(32, 8), seq_tile=8),
+    GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=8, shared_layout=False, unroll=1),  # old code
 ]
+DGEMM_CONFIGS = [    # doubles take 2 registers: smaller register tiles
+    GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=16),       # 4x4/thread
+    GpuMapping(tile=(64, 128), threads=(16, 16), seq_tile=8),       # 4x8
+    GpuMapping(tile=(128, 64), threads=(16, 16), seq_tile=8),       # 8x4
+    GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=8),
+    GpuMapping(tile=(32, 64), threads=(8, 16), seq_tile=16),        # 4x4, 128 threads
+    GpuMapping(tile=(64, 128), threads=(16, 32), seq_tile=8),       # 4x4, 512 threads
+    GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=16, shared_layout=False, unroll=1),  # old code
+]
+
+
+def _res_text(cfg: dict) -> str:
+    res = list(cfg.get("resources", {}).values())
+    if not res:
+        return ""
+    r = res[0]
+    return f"[{r['registers']} regs, {r['shared_bytes']} B smem, {r['spill_stores']} B spills]"
 
 
 @section("a_correctness", 60)
@@ -231,7 +242,8 @@ def gemm_bench(out, deadline):
             row = {"dtype": dt.value, "n": n, "cublas_s": t_cublas, "cublas_tflops": flops / t_cublas / 1e12,
                    "configs": []}
             best = None
-            for opts in GEMM_CONFIGS if n == 4096 or (n == 2048 and dt == DType.FLOAT64) else GEMM_CONFIGS[:7]:
+            configs = GEMM_CONFIGS if dt == DType.FLOAT32 else DGEMM_CONFIGS
+            for opts in configs if n == 4096 or (n == 2048 and dt == DType.FLOAT64) else configs[:7]:
                 if time.time() > deadline:
                     break
                 cfg = {"options": opts.to_dict()}
@@ -257,7 +269,7 @@ def gemm_bench(out, deadline):
                     cfg.update(status="error", error=f"{type(e).__name__}: {e}")
                 say(dt.value, n, cfg.get("status"), f"{cfg.get('tflops', 0):.2f} TFLOP/s",
                     f"{cfg.get('pct_cublas', 0):.0f}% of cuBLAS ({row['cublas_tflops']:.1f})", opts.tile,
-                    opts.threads, opts.seq_tile)
+                    opts.threads, opts.seq_tile, opts.coarsening, _res_text(cfg), cfg.get("error", ""))
                 row["configs"].append(cfg)
             if best:
                 row["best_tflops"] = flops / best / 1e12
@@ -269,17 +281,17 @@ RESNET = [("C1", 224, 3, 64, 7, 2), ("C2", 56, 64, 64, 3, 1), ("C3", 56, 64, 64,
           ("C5", 56, 64, 128, 1, 2), ("C6", 28, 128, 128, 3, 1), ("C7", 28, 128, 256, 3, 2),
           ("C8", 28, 128, 256, 1, 2), ("C9", 14, 256, 256, 3, 1), ("C10", 14, 256, 512, 3, 2),
           ("C11", 14, 256, 512, 1, 2), ("C12", 7, 512, 512, 3, 1)]
-CONV_CONFIGS = [
+CONV_CONFIGS = [     # tile/threads in (x, y, f) order; c tiled by seq_tile; ky, kx loops below
+    GpuMapping(tile=(8, 8, 32), threads=(8, 8, 4), seq_tile=16),      # best before on C2 (8 f per thread)
     GpuMapping(tile=(16, 8, 8), threads=(16, 8, 2), seq_tile=8),
     GpuMapping(tile=(8, 8, 16), threads=(8, 8, 4), seq_tile=8),
-    GpuMapping(tile=(28, 4, 16), threads=(28, 4, 2), seq_tile=4),
+    GpuMapping(tile=(16, 16, 4), threads=(16, 16, 1), seq_tile=8),    # best before on several layers
     GpuMapping(tile=(7, 7, 32), threads=(7, 7, 4), seq_tile=8),
-    GpuMapping(tile=(16, 16, 4), threads=(16, 16, 1), seq_tile=8),
     GpuMapping(tile=(14, 14, 8), threads=(14, 14, 1), seq_tile=8),
-    GpuMapping(tile=(7, 7, 64), threads=(7, 7, 8), seq_tile=8),
-    GpuMapping(tile=(8, 8, 32), threads=(8, 8, 4), seq_tile=16),
-    GpuMapping(tile=(16, 8, 16), threads=(16, 8, 2), seq_tile=4, coarsening="blocked"),
-    GpuMapping(tile=(4, 4, 64), threads=(4, 4, 16), seq_tile=16),
+    GpuMapping(tile=(8, 8, 64), threads=(8, 8, 8), seq_tile=8),       # 8 f per thread, 512 threads
+    GpuMapping(tile=(4, 4, 64), threads=(4, 4, 16), seq_tile=16),     # deep layers (7x7, 14x14)
+    GpuMapping(tile=(28, 4, 16), threads=(28, 4, 2), seq_tile=4),
+    GpuMapping(tile=(8, 8, 32), threads=(8, 8, 4), seq_tile=16, shared_layout=False),   # old layout
 ]
 
 
@@ -311,6 +323,7 @@ def resnet(out, deadline):
             try:
                 k = compile_cuda(scop, original_schedule(scop), params={}, options=opts)
                 ok, why = k.can_launch()
+                cfg["resources"] = {kk: r.__dict__ for kk, r in k.resources.items()}
                 if not ok:
                     cfg["status"] = f"cannot launch: {why}"
                     row["configs"].append(cfg)
@@ -326,6 +339,9 @@ def resnet(out, deadline):
                     best = t
             except Exception as e:
                 cfg.update(status="error", error=f"{type(e).__name__}: {e}")
+            say("  ", name, opts.tile, opts.threads, opts.seq_tile, cfg.get("status"),
+                f"{cfg.get('us', 0):.1f} us", f"{cfg.get('vs_cudnn', 0):.2f}x cuDNN", _res_text(cfg),
+                cfg.get("error", "")[:200])
             row["configs"].append(cfg)
         if best:
             row["best_us"] = best * 1e6
@@ -379,7 +395,35 @@ def stencils(out, deadline):
     out["rows"].append(row)
 
 
+def compile_only() -> None:
+    """Every GEMM/conv config through compile_cuda + nvcc + ptxas (no GPU): `gpu_check.py --compile-only`."""
+    bad = 0
+    jobs = [(f"{dt.value} n={n}", gemm_acc(dt), {"N": n}, o)
+            for dt, cfgs in ((DType.FLOAT32, GEMM_CONFIGS), (DType.FLOAT64, DGEMM_CONFIGS))
+            for n in (1024, 4096) for o in cfgs]
+    for name, H, Cin, F, K, s in RESNET:
+        pad = K // 2
+        HO = (H + 2 * pad - K) // s + 1
+        scop, _hp = conv(F, Cin, HO, K, s)
+        jobs += [(name, scop, {}, o) for o in CONV_CONFIGS]
+    for name, scop, params, opts in jobs:
+        cfg: dict = {}
+        try:
+            k = compile_cuda(scop, original_schedule(scop), params=params, options=opts)
+            ok, why = k.can_launch()
+            cfg["resources"] = {kk: r.__dict__ for kk, r in k.resources.items()}
+            status = "ok" if ok else f"cannot launch: {why}"
+        except Exception as e:
+            status = f"error {type(e).__name__}: {e}"[:300]
+        bad += status != "ok"
+        say(name, opts.tile, opts.threads, opts.seq_tile, opts.coarsening, status, _res_text(cfg))
+    say(f"{len(jobs)} configs compiled, {bad} not launchable or failed")
+
+
 def main() -> None:
+    if "--compile-only" in sys.argv:
+        compile_only()
+        return
     try:
         import torch
         RESULTS["device"] = torch.cuda.get_device_name(0)

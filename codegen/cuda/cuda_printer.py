@@ -21,6 +21,7 @@ from polyopt.expr import DType
 from polyopt.model import expr_dtype
 
 from .kernel_ir import TID, Buffer, GpuProgram, KBarrier, KCopy, Kernel, KFor, KIf, KStmt
+from .promote import stored_index
 
 CTYPE = {DType.FLOAT32: "float", DType.FLOAT64: "double", DType.INT32: "int", DType.INT64: "long long",
          DType.BOOL: "unsigned char"}
@@ -302,17 +303,23 @@ class CudaPrinter:
             self.lines.append(f"{i3}const {T} _g{d} = {self.expr(b.offset[d])} + _i{d};")
             hi = f"_g{d} + {vec - 1}" if d == rank - 1 and vec > 1 else f"_g{d}"
             conds.append(f"_g{d} >= 0 && {hi} < {self.expr(shape[d])}")
-        sh = b.name + "".join(f"[_i{d}]" for d in range(rank))
+        sh = self.stored(b, "")
         g = self.glob(b, [f"_g{d}" for d in range(rank)])
         if vec > 1:
             self.lines.append(f"{i3}if ({' && '.join(conds)}) {{")
-            self.lines.append(f"{i3}  *reinterpret_cast<float4*>(&{sh}) = __ldg(reinterpret_cast<const float4*>(&{g}));")
+            load = f"__ldg(reinterpret_cast<const float4*>(&{g}))"
+            if b.perm or b.swizzle:      # transposed / swizzled layout: one 128-bit load, 4 scalar stores
+                self.lines.append(f"{i3}  const float4 _val = {load};")
+                self.lines.append(f"{i3}  #pragma unroll")
+                self.lines.append(f"{i3}  for (int _v = 0; _v < {vec}; _v++) {self.stored(b, '_v')} = (&_val.x)[_v];")
+            else:
+                self.lines.append(f"{i3}  *reinterpret_cast<float4*>(&{sh}) = {load};")
             self.lines.append(f"{i3}}} else {{")
             self.lines.append(f"{i3}  #pragma unroll")
             self.lines.append(f"{i3}  for (int _v = 0; _v < {vec}; _v++) {{")
             conds1 = [c.replace(f" + {vec - 1} <", " + _v <") for c in conds]
             g1 = self.glob(b, [f"_g{d}" for d in range(rank - 1)] + [f"_g{rank - 1} + _v"])
-            sh1 = b.name + "".join(f"[_i{d}]" for d in range(rank - 1)) + f"[_i{rank - 1} + _v]"
+            sh1 = self.stored(b, "_v")
             self.lines.append(f"{i3}    if ({' && '.join(conds1)}) {sh1} = {g1};")
             self.lines.append(f"{i3}  }}")
             self.lines.append(f"{i3}}}")
@@ -320,6 +327,14 @@ class CudaPrinter:
             self.lines.append(f"{i3}if ({' && '.join(conds)}) {sh} = {g};")
         self.lines.append(f"{i2}}}")
         self.lines.append(f"{ind}}}")
+
+    def stored(self, b: Buffer, plus: str) -> str:
+        """The shared element of logical index (_i0, ..., _i{n-1} + plus) in b's stored layout."""
+        rank = len(b.shape)
+        logical: list[X.Expr] = [X.Var(f"_i{d}") for d in range(rank)]
+        if plus:
+            logical[-1] = X.Binary("+", logical[-1], X.Var(plus))
+        return b.name + "".join(f"[{self.expr(i)}]" for i in stored_index(b, logical))
 
     def kernel_source(self) -> str:
         k = self.k
@@ -337,7 +352,7 @@ class CudaPrinter:
                       f"{k.block[2]}{' (single thread: no parallel loop)' if k.single_thread else ''} */",
                       head, "{"]
         for b in k.buffers:
-            dims = "".join(f"[{s}]" for s in b.shape)
+            dims = "".join(f"[{s}]" for s in b.stored_shape)
             if b.space == "shared":
                 self.lines.append(f"  __shared__ __align__(16) {CTYPE[b.dtype]} {b.name}{dims};")
             else:

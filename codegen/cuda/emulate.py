@@ -25,6 +25,7 @@ from polyopt.expr import DType
 from polyopt.model import Scop, expr_dtype
 
 from .kernel_ir import TID, GpuProgram, HostFor, HostIf, KBarrier, KCopy, Kernel, KFor, KIf, KStmt, Launch
+from .promote import stored_index
 
 _NP = {DType.FLOAT32: np.float32, DType.FLOAT64: np.float64, DType.INT32: np.int32,
        DType.INT64: np.int64, DType.BOOL: np.bool_}
@@ -293,8 +294,9 @@ class _Emitter:
                 bounds.append(f"0 <= _g{d} < {e(shape[d])}")
             self.lines.append(f"{i2}if {' and '.join(bounds)}:")
             self.lines.append(f"{i2}    _log({b.array!r}, ({glob},), False, _phase[0])")
-            self.lines.append(f"{i2}    _log({b.name!r}, ({idx},), True, _phase[0])")
-            self.lines.append(f"{i2}    {b.name}[{idx},] = {b.array}[{glob},]")
+            sidx = ", ".join(e(x) for x in stored_index(b, [X.Var(f"_i{d}") for d in range(rank)]))
+            self.lines.append(f"{i2}    _log({b.name!r}, ({sidx},), True, _phase[0])")
+            self.lines.append(f"{i2}    {b.name}[{sidx},] = {b.array}[{glob},]")
             return
         i2 = ind
         for d in range(rank):
@@ -400,7 +402,7 @@ def emulate(prog: GpuProgram, arrays: Mapping[str, np.ndarray], scalars: Mapping
 
 def _run_block(prog: GpuProgram, k: Kernel, fn: Callable, b: tuple[int, int, int], vals: dict[str, Any],
                env: dict[str, int], race: _RaceLog) -> None:
-    shared = [np.zeros(s.shape, dtype=_NP[s.dtype]) for s in k.buffers if s.space == "shared"]
+    shared = [np.zeros(s.stored_shape, dtype=_NP[s.dtype]) for s in k.buffers if s.space == "shared"]
     rest = ([vals[a] for a in k.arrays] + shared + [vals[s] for s in k.scalars]
             + [env[p] for p in prog.scop.params] + [env[v] for v in k.host_vars])
     threads = []

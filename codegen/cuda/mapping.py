@@ -48,7 +48,10 @@ class GpuMapping:
     coarsening: "cyclic" or "blocked" distribution of a block's points over its threads
     shared:     True (promote read-only arrays with reuse), False, or the names of arrays to promote
     private:    keep a thread's tile of written arrays (accumulators) in registers
-    unroll:     unroll factor of the innermost sequential point loop (0 = leave to nvcc)
+    unroll:     unroll factor of the innermost sequential point loop (0: unroll it fully when it is a
+                single-member tile of at most 16 points, else leave it to nvcc; 1: never)
+    shared_layout: store shared tiles so that a thread's register-tile operands are contiguous (the
+                thread-indexed dimension innermost, swizzled for cyclic coarsening): 128-bit shared loads
     """
 
     tile: tuple[int, ...] = (32, 32, 4)
@@ -62,6 +65,7 @@ class GpuMapping:
     max_private: int = 128
     max_threads: int = 1024
     vector_loads: bool = True
+    shared_layout: bool = True
 
     def __post_init__(self) -> None:
         if self.coarsening not in ("cyclic", "blocked"):
@@ -309,6 +313,7 @@ def _map_band(scop: Scop, node: isl.ScheduleNode, par: list[int], deps: isl.Unio
     mupa = node.band_get_partial_schedule()
     f = [mupa.get_at(m) for m in range(n)]
     node = node.delete()
+    loops_below = _has_band(node)
     # bottom-up: register loops, sequential point loops, thread loops, sequential tile loops, block loops
     for d in reversed(range(len(mapped))):
         t, b = tiles[d], threads[d]
@@ -322,9 +327,19 @@ def _map_band(scop: Scop, node: isl.ScheduleNode, par: list[int], deps: isl.Unio
             reg = fd.mod_val(isl.Val(r))
         node = node.insert_partial_schedule(_mupa([reg], mupa)).insert_mark(isl.Id(f"unroll:{r}"))
     if seq:
-        node = node.insert_partial_schedule(_mupa([f[q] for q in seq], mupa))
-        if options.unroll and len(seq) == 1:
-            node = node.insert_mark(isl.Id(f"unroll:{options.unroll}"))
+        unroll = options.unroll
+        if unroll == 0 and 0 < options.seq_tile <= 16 and not loops_below:
+            # auto (only when no loop is left below: gemm's k within a tile, not conv's c with ky, kx
+            # below): unroll the sequential point loops, one band per member (same order as the
+            # permutable band: legal), innermost first; the outermost of several stays a loop
+            for q in reversed(seq):
+                node = node.insert_partial_schedule(_mupa([f[q]], mupa))
+                if len(seq) == 1 or q != seq[0]:
+                    node = node.insert_mark(isl.Id(f"unroll:{options.seq_tile}"))
+        else:
+            node = node.insert_partial_schedule(_mupa([f[q] for q in seq], mupa))
+            if unroll > 1 and len(seq) == 1:
+                node = node.insert_mark(isl.Id(f"unroll:{unroll}"))
     for d in reversed(range(len(mapped))):
         t, b = tiles[d], threads[d]
         r = t // b
@@ -345,6 +360,12 @@ def _map_band(scop: Scop, node: isl.ScheduleNode, par: list[int], deps: isl.Unio
         blk = f[mapped[d]].scale_down_val(isl.Val(tiles[d])).floor()
         node = node.insert_partial_schedule(_mupa([blk], mupa)).insert_mark(isl.Id(f"gpu:block.{DIMS[d]}"))
     return node
+
+
+def _has_band(node: isl.ScheduleNode) -> bool:
+    if node.get_type() == isl.schedule_node_type.band:
+        return True
+    return any(_has_band(node.child(c)) for c in range(node.n_children()))
 
 
 def _has_parallel_band(node: isl.ScheduleNode, deps: isl.UnionMap) -> bool:

@@ -208,3 +208,72 @@ def test_strided_conv_emulation():
     k.emulate(out=out, W=W, inp=inp)
     np.testing.assert_allclose(out, ref, rtol=1e-5)
     assert {b.space for b in k.program.kernels[0].buffers} == {"shared", "register"}
+
+
+# -- shared layouts for 128-bit operand loads (transposed / swizzled tiles), auto-unrolled k tiles
+
+LAYOUT_MAPPINGS = [
+    GpuMapping(tile=(16, 16), threads=(4, 4), seq_tile=4),                       # cyclic: swizzled
+    GpuMapping(tile=(16, 8), threads=(2, 4), seq_tile=3),                        # R = 8 and 2
+    GpuMapping(tile=(16, 16), threads=(4, 4), seq_tile=4, coarsening="blocked"),  # transposed only
+    GpuMapping(tile=(16, 16), threads=(4, 4), seq_tile=4, unroll=1),             # no unroll
+]
+
+
+@pytest.mark.parametrize("opts", LAYOUT_MAPPINGS)
+@pytest.mark.parametrize("n", [7, 16, 21])
+@pytest.mark.parametrize("dt", [S.DType.FLOAT32, S.DType.FLOAT64])
+def test_gemm_shared_layout_emulation(opts, n, dt):
+    scop = S.gemm_acc(dt)
+    k = _check(scop, original_schedule(scop), {"N": n}, opts)
+    bufs = {b.array: b for b in k.program.kernels[0].buffers if b.space == "shared"}
+    if n < 16:      # tiles clipped to the array: the layout is still valid, only its shape differs
+        return
+    assert bufs["A"].perm == (1, 0) and bufs["A"].stored_shape == (opts.seq_tile, opts.tile[1])
+    assert not bufs["B"].perm
+    c = 16 // (4 if dt == S.DType.FLOAT32 else 8)
+    for arr, d in (("A", 0), ("B", 1)):
+        r = opts.tile[1 - d] // opts.threads[1 - d]
+        swz = opts.coarsening == "cyclic" and r % c == 0
+        assert bool(bufs[arr].swizzle) == swz, (arr, bufs[arr].swizzle)
+
+
+def test_swizzled_operands_use_vector_shared_loads():
+    """The register-tile operands are read without div/mod of the thread id, as aligned float4s."""
+    scop = S.gemm_acc(S.DType.FLOAT32)
+    k = compile_cuda(scop, original_schedule(scop), params={"N": 64},
+                     options=GpuMapping(tile=(64, 64), threads=(8, 8), seq_tile=8))
+    src = k.cuda_source
+    assert "(4 * ((int)threadIdx.y))" in src and "(4 * ((int)threadIdx.x))" in src
+    assert "#pragma unroll\n" in src and "_u_c" in src                       # k tile unrolled
+    assert "(&_val.x)[_v]" in src                                              # float4 global load
+    body = src[src.index("/* S0 */") - 400:src.index("/* S0 */")]
+    assert "polyopt_pmod((int)(((int)threadIdx" not in body
+    if NVCC is not None:
+        import re
+        ptx = k.ptx
+        assert len(re.findall(r"ld\.shared\.v4\.f32", ptx)) >= 16
+        assert not re.findall(r"ld\.shared\.f32\b", ptx)
+
+
+def test_conv_layout_and_unroll_emulation():
+    """Conv with a swizzled weight tile (f innermost) and an unaligned output size."""
+    sys.path.insert(0, str(Path(__file__).parents[2] / "scripts"))
+    import gpu_check as G
+    F, Cin, HO, K, s = 16, 3, 5, 3, 1
+    scop, HP = G.conv(F, Cin, HO, K, s)
+    rng = np.random.default_rng(2)
+    W = rng.random((F, Cin, K, K)).astype(np.float32)
+    inp = rng.random((Cin, HP, HP)).astype(np.float32)
+    ref = np.zeros((F, HO, HO), np.float32)
+    for y in range(HO):
+        for x in range(HO):
+            ref[:, y, x] = np.einsum("fcij,cij->f", W, inp[:, y * s:y * s + K, x * s:x * s + K])
+    k = compile_cuda(scop, original_schedule(scop), params={},
+                     options=GpuMapping(tile=(4, 4, 16), threads=(4, 4, 2), seq_tile=2))
+    assert k.program.index_type == "int"
+    w = [b for b in k.program.kernels[0].buffers if b.array == "W"][0]
+    assert w.perm[-1] == 0 and w.swizzle
+    out = np.zeros((F, HO, HO), np.float32)
+    k.emulate(out=out, W=W, inp=inp)
+    np.testing.assert_allclose(out, ref, rtol=1e-5)
