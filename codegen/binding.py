@@ -38,14 +38,18 @@ class BoundArguments:
 
 def bind_arguments(scop: Scop, args: tuple[Any, ...], kwargs: Mapping[str, Any],
                    fixed_params: Mapping[str, int] | None = None) -> BoundArguments:
-    """Match positional and keyword arguments to the kernel signature and check them."""
+    """Match positional and keyword arguments to the kernel signature and check them.
+
+    Everything that depends only on (scop, sizes) -- the assumption check, expected shapes, accessed
+    extents -- lives in a cached CallPlan, so a repeated call with the same sizes does only cheap numpy
+    checks (type, dtype, shape, contiguity, writeability)."""
     values = _by_name(scop, args, kwargs)
-    kinds = {a.name: a for a in scop.arguments}
-    arrays = {n: v for n, v in values.items() if kinds[n].kind == "array"}
+    sig = _signature(scop)
+    arrays = {n: v for n, v in values.items() if sig.kinds[n] == "array"}
     for name, a in arrays.items():
         if not isinstance(a, np.ndarray):
             raise ArgumentError(f"argument '{name}' must be a numpy array, got {type(a).__name__}")
-    params = {n: _as_int(n, v) for n, v in values.items() if kinds[n].kind == "param"}
+    params = {n: _as_int(n, v) for n, v in values.items() if sig.kinds[n] == "param"}
     for p, v in (fixed_params or {}).items():
         if p in params and params[p] != v:
             raise ArgumentError(f"size '{p}' = {params[p]} but the kernel was compiled for {p} = {v}")
@@ -54,15 +58,97 @@ def bind_arguments(scop: Scop, args: tuple[Any, ...], kwargs: Mapping[str, Any],
     missing = [p for p in scop.params if p not in params]
     if missing:
         raise ArgumentError(f"missing size argument(s) {', '.join(missing)}",)
-    _check_context(scop, params)
-    scalars = {n: _as_scalar(n, v, kinds[n].dtype) for n, v in values.items() if kinds[n].kind == "scalar"}
-    missing = [a.name for a in scop.arguments if a.kind != "param" and a.name not in values]
-    if missing:
+    plan = call_plan(scop, params)
+    scalars = {n: _as_scalar(n, v, sig.dtypes[n]) for n, v in values.items() if sig.kinds[n] == "scalar"}
+    if len(arrays) + len(scalars) != sig.n_data:
+        missing = [a.name for a in scop.arguments if a.kind != "param" and a.name not in values]
         raise ArgumentError(f"missing argument(s) {', '.join(missing)}")
     for name, a in arrays.items():
-        _check_array(scop, name, a, params)
-    _check_bounds(scop, arrays, params)
+        plan.check_array(name, a)
     return BoundArguments(params, scalars, arrays)
+
+
+@dataclass(frozen=True)
+class _Signature:
+    kinds: Mapping[str, str]
+    dtypes: Mapping[str, X.DType]
+    n_data: int                                   # scalars + arrays (arguments that must be given)
+
+
+_SIGNATURES: "weakref.WeakKeyDictionary[Scop, _Signature]" = weakref.WeakKeyDictionary()
+
+
+def _signature(scop: Scop) -> _Signature:
+    sig = _SIGNATURES.get(scop)
+    if sig is None:
+        sig = _Signature({a.name: a.kind for a in scop.arguments},
+                         {a.name: a.dtype for a in scop.arguments},
+                         sum(1 for a in scop.arguments if a.kind != "param"))
+        _SIGNATURES[scop] = sig
+    return sig
+
+
+@dataclass(frozen=True)
+class _ArrayCheck:
+    dtype: np.dtype
+    rank: int
+    shape: tuple[int | None, ...]                 # expected extents (None: not fixed by the sizes)
+    need: tuple[int, ...]                         # the kernel touches index need[d] - 1 in dimension d
+    written: bool
+
+
+class CallPlan:
+    """What the argument checks need for one (scop, sizes): computed once (isl), then reused."""
+
+    def __init__(self, scop: Scop, params: Mapping[str, int]) -> None:
+        _check_context(scop, params)
+        self.scop = scop
+        self.params: Mapping[str, int] = dict(params)
+        extents = accessed_extents(scop, params)
+        written = {w.array for s in scop.statements for w in s.writes}
+        self.arrays: dict[str, _ArrayCheck] = {}
+        for arr in scop.arrays:
+            box = extents.get(arr.name, ())
+            for d, (lo, _hi) in enumerate(box):
+                if lo < 0:
+                    raise ArgumentError(f"the kernel accesses {arr.name} at index {lo} in dimension {d} "
+                                        f"(sizes {dict(params)})")
+            need = tuple(hi + 1 for _lo, hi in box) if box else (0,) * arr.rank
+            self.arrays[arr.name] = _ArrayCheck(numpy_dtype(arr.dtype), arr.rank,
+                                                array_shape(scop, arr.name, params), need,
+                                                arr.name in written)
+
+    def check_array(self, name: str, a: np.ndarray) -> None:
+        c = self.arrays[name]
+        if a.dtype != c.dtype or a.ndim != c.rank or not a.flags.c_contiguous \
+                or (c.written and not a.flags.writeable):
+            _check_array(self.scop, name, a, self.params)          # raises the precise error
+        shape = a.shape
+        if any(s is not None and s != t for s, t in zip(c.shape, shape)):
+            _check_array(self.scop, name, a, self.params)
+        for d, n in enumerate(c.need):
+            if n > shape[d]:
+                raise ArgumentError(f"the kernel accesses {name} at index {n - 1} in dimension {d}, outside "
+                                    f"its extent {shape[d]} (sizes {dict(self.params)})")
+
+
+_PLANS: "weakref.WeakKeyDictionary[Scop, dict[tuple[int, ...], CallPlan]]" = weakref.WeakKeyDictionary()
+_PLANS_PER_SCOP = 64
+
+
+def call_plan(scop: Scop, params: Mapping[str, int]) -> CallPlan:
+    """The cached CallPlan of these sizes (raises ArgumentError when they violate the assumptions)."""
+    key = tuple(params[p] for p in scop.params)
+    per_scop = _PLANS.get(scop)
+    if per_scop is None:
+        per_scop = _PLANS.setdefault(scop, {})
+    plan = per_scop.get(key)
+    if plan is None:
+        plan = CallPlan(scop, {p: params[p] for p in scop.params})
+        if len(per_scop) >= _PLANS_PER_SCOP:
+            per_scop.pop(next(iter(per_scop)))
+        per_scop[key] = plan
+    return plan
 
 
 def _by_name(scop: Scop, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -191,15 +277,3 @@ def _const(pa: isl.PwAff) -> int:
     vals: list[int] = []
     pa.foreach_piece(lambda _s, aff: vals.append(int(aff.get_constant_val().to_python())))
     return max(vals) if vals else 0
-
-
-def _check_bounds(scop: Scop, arrays: Mapping[str, np.ndarray], params: Mapping[str, int]) -> None:
-    """No access may fall outside the array the caller passed (it would corrupt memory)."""
-    for name, box in accessed_extents(scop, params).items():
-        a = arrays.get(name)
-        if a is None:
-            continue
-        for d, (lo, hi) in enumerate(box):
-            if lo < 0 or hi >= a.shape[d]:
-                raise ArgumentError(f"the kernel accesses {name} at index {lo if lo < 0 else hi} in "
-                                    f"dimension {d}, outside its extent {a.shape[d]} (sizes {dict(params)})")

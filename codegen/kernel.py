@@ -48,6 +48,7 @@ class Kernel:
         self.threads = threads
         self._builder = builder
         self._compiled: dict[ParamKey, NativeCode] = {}
+        self._abi = abi_arguments(scop)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -64,12 +65,13 @@ class Kernel:
         fn(*self.c_arguments(bound))
 
     def c_arguments(self, bound: BoundArguments) -> list[object]:
+        """Plain Python values in ABI order (the ctypes prototype converts them)."""
         out: list[object] = []
-        for a in abi_arguments(self.scop):
+        for a in self._abi:
             if a.kind == "param":
-                out.append(a.ctype(int(bound.params[a.name])))
+                out.append(int(bound.params[a.name]))
             elif a.kind == "scalar":
-                out.append(a.ctype(bound.scalars[a.name]))
+                out.append(bound.scalars[a.name])
             else:
                 out.append(bound.arrays[a.name].ctypes.data)
         return out

@@ -282,6 +282,7 @@ def _blis_steps(tr: _Trace, q: Path, order: list[int], p: BlisParams) -> bool:
         R.Promote(q + (0, 0), _array(tr.scop, q, "A")),  # pack the Mc x Kc block of A per ic
         R.Unroll(q + (0, 0, 0), 1, p.mr),                # micro: k | i (unrolled) | j
         R.Vectorize(q + (0, 0, 0, 0, 0), 0),             # j: the SIMD loop
+        R.SeparateFullTiles(q + (0, 0), 2),              # full Mr x Nr tiles: constant i, j loops
         R.Parallel(q, 0),                                # jc
     ]
     for t in steps:

@@ -31,9 +31,12 @@ class NativeFunction:
     optimized_ir: str = ""
     timings: dict[str, float] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self._threads = ctypes.c_int32.from_address(self.threads_addr) if self.threads_addr else None
+
     def set_threads(self, n: int | None) -> None:
-        if self.threads_addr:
-            ctypes.c_int32.from_address(self.threads_addr).value = int(n or 0)
+        if self._threads is not None:
+            self._threads.value = int(n or 0)
 
     def __call__(self, *args: object) -> None:
         self.cfunc(*args)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from llvmlite import ir
 from polyopt.codegen.llvm.exprs import Env, ExprLowerer
-from polyopt.codegen.llvm.types import I1, I32, PTR, storage_type
+from polyopt.codegen.llvm.types import I32, PTR, storage_type
 from polyopt.codegen.loop_ast import For, If, LoopNode, LoopProgram, Mark, StatementCall
 
 from polyopt import expr as X
@@ -75,7 +75,7 @@ class FunctionEmitter:
                 self.branch(n)
             elif isinstance(n, Mark):
                 if n.name.startswith("promote:"):
-                    log.debug("mark %s ignored by the LLVM backend (no packing)", n.name)
+                    log.debug("mark %s not above a loop: nothing to pack", n.name)
                 self.nodes(n.body)
             elif isinstance(n, StatementCall):
                 target, value = self.ctx.program.instance(n)
@@ -96,15 +96,21 @@ class FunctionEmitter:
                 self.nodes(n.then)
 
     def loop(self, n: For) -> None:
+        parallel = n.is_parallel and self.ctx.parallel and not self.in_parallel
+        if not parallel and any(a.startswith("promote:") for a in n.annotations):
+            from polyopt.codegen.llvm.promote import emit_promoted
+            emit_promoted(self, n, lambda: self._loop(n, parallel))
+            return
+        self._loop(n, parallel)
+
+    def _loop(self, n: For, parallel: bool) -> None:
         if n.degenerate:
             old = self.env.values.get(n.iterator)
             self.env.values[n.iterator] = (self.x.index(n.init), DType.INT64)
             self.nodes(n.body)
             self._restore(n.iterator, old)
             return
-        if any(a.startswith("promote:") for a in n.annotations):
-            log.debug("promotion marks %s ignored by the LLVM backend (no packing)", n.annotations)
-        if n.is_parallel and self.ctx.parallel and not self.in_parallel:
+        if parallel:
             from polyopt.codegen.llvm.parallel import emit_parallel_loop
 
             if emit_parallel_loop(self, n):
@@ -145,12 +151,15 @@ class FunctionEmitter:
         self._restore(n.iterator, old)
 
     def loop_metadata(self, n: For) -> ir.MDValue | None:
-        """A distinct self-referential loop id (fixed up in the module text, see module.py)."""
+        """A distinct self-referential loop id (fixed up in the module text, see module.py).
+
+        A "vectorize" mark is a hint and deliberately emits no `llvm.loop.vectorize.enable` /
+        `vectorize.width`: those force the vectorizer, which then (a) may reorder floating-point
+        reductions without the reassoc flag, and (b) prints "loop not vectorized" remarks and
+        warnings on stderr whenever it cannot. The O3 vectorizer handles these loops by its cost
+        model; "vectorize:reassoc" loops carry reassoc flags on their arithmetic instead."""
         m = self.ctx.module
         props = []
-        if n.is_vector:
-            props.append(m.add_metadata([ir.MetaDataString(m, "llvm.loop.vectorize.enable"),
-                                         ir.Constant(I1, 1)]))
         if n.unroll > 1:
             props.append(m.add_metadata([ir.MetaDataString(m, "llvm.loop.unroll.count"),
                                          ir.Constant(I32, n.unroll)]))

@@ -4,6 +4,7 @@ polyopt.model.expr_dtype, and the operator semantics documented in polyopt.expr.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from llvmlite import ir
 from polyopt.codegen.common import linear_index
@@ -29,9 +30,10 @@ class Env:
     values: dict[str, tuple[ir.Value, DType]] = field(default_factory=dict)   # params, scalars, iterators
     arrays: dict[str, ir.Value] = field(default_factory=dict)                 # argument base pointers
     locals: dict[str, ir.Value] = field(default_factory=dict)                 # 0-d local allocas
+    promoted: dict[str, Any] = field(default_factory=dict)                    # packed copies (promote.py)
 
     def copy(self) -> Env:
-        return Env(dict(self.values), dict(self.arrays), dict(self.locals))
+        return Env(dict(self.values), dict(self.arrays), dict(self.locals), dict(self.promoted))
 
 
 def is_safe(e: X.Expr) -> bool:
@@ -99,6 +101,10 @@ class ExprLowerer:
         base = self.env.arrays[a.array]
         if not a.indices:
             return base
+        packed = self.env.promoted.get(a.array)
+        if packed is not None:
+            from polyopt.codegen.llvm.promote import packed_address
+            return packed_address(self, packed, a.indices, storage_type(arr.dtype))
         idx = self.index(linear_index(arr, a.indices))
         return self.b.gep(base, [idx], inbounds=True, source_etype=storage_type(arr.dtype))
 

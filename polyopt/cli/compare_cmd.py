@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reference", choices=("c", "python"), default="c",
                    help="check outputs against the gcc -O2 build (c) or the suite's Python version")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per contender and kernel")
+    p.add_argument("--specialize-sizes", action="store_true",
+                   help="compile the C contenders with the sizes fixed as constants (as polyopt's kernels "
+                   "are); without it Polly gives up on the VLA bounds that are function arguments")
     p.add_argument("--out", help="folder for table.md, table.csv, report.json, PNG plots and report.html")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(handler=run)
@@ -51,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
 
     report = compare(targets, size, args.contenders, threads=args.threads, repeats=args.repeats,
                      trials=args.trials, db=args.db, params=parse_params(args.param), seed=args.seed,
-                     reference=args.reference, timeout_s=args.timeout, progress=progress)
+                     reference=args.reference, timeout_s=args.timeout,
+                     specialize_sizes=args.specialize_sizes, progress=progress)
     if args.out:
         paths = write_report(report, args.out)
         if not args.json:

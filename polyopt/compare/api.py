@@ -23,7 +23,7 @@ def compare(kernels: Iterable[str | Path], size: str = "SMALL",
             contenders: str | Iterable[str] | None = None, threads: int = 1, repeats: int = 5,
             trials: int = 0, db: str | Path | None = None, *, params: Mapping[str, int] | None = None,
             seed: int = 0, reference: str = "c", build_dir: Path | None = None, isolate: bool = True,
-            timeout_s: float | None = 1800.0, max_seconds: float = 60.0,
+            timeout_s: float | None = 1800.0, max_seconds: float = 60.0, specialize_sizes: bool = False,
             progress: Progress | None = None) -> ComparisonReport:
     """Compare contenders on kernels (suite names like 'gemm', or paths of C files).
 
@@ -32,14 +32,17 @@ def compare(kernels: Iterable[str | Path], size: str = "SMALL",
     of the same C source, or reference='python' for the suite's Python version at small sizes) before
     any time counts. Timing: `warm-up` run (the verified one), then `repeats` runs on fresh copies of the
     inputs, median reported; OpenMP and BLAS pinned to `threads`. A missing compiler is a 'skipped'
-    entry with a note, a failing or wrong contender is reported, never timed."""
+    entry with a note, a failing or wrong contender is reported, never timed. specialize_sizes: the C
+    contenders compile a copy of the source with the sizes as constants (as polyopt's specialised
+    kernels are; Polly gives up on VLA bounds that are function arguments)."""
     names = resolve(list(contenders) if contenders is not None and not isinstance(contenders, str)
                     else contenders)
     out_dir = Path(build_dir) if build_dir else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(threads=threads, repeats=repeats, trials=trials, db=str(db) if db else None,
-                        seed=seed, build_dir=out_dir, max_seconds=max_seconds)
+                        seed=seed, build_dir=out_dir, max_seconds=max_seconds,
+                        specialize_sizes=specialize_sizes)
     chosen = [contender(n) for n in names]
     _probe_compilers(names)
     measurements: list[Measurement] = []

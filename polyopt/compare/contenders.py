@@ -34,6 +34,7 @@ class Settings:
     seed: int = 0
     build_dir: Path | None = None    # None: the shared build cache (toolchain.cache_dir)
     max_seconds: float = 60.0      # measurement budget per contender and kernel (fewer repeats beyond)
+    specialize_sizes: bool = False   # C contenders compile a copy with the sizes as constants
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,24 @@ def _c_contender(name: str) -> Contender:
         note = availability(spec)
         if note:
             raise Skip(note)
-        lib = build_shared(spec, w.source, s.build_dir)
+        source = _sized_source(w, s) if s.specialize_sizes else w.source
+        lib = build_shared(spec, source, s.build_dir)
         run = load_function(lib, w.function, w.signature)
         set_openmp_threads(run, s.threads)
-        return Prepared(run, schedule=spec.label(), code=w.source.read_text(), code_language="c")
+        label = spec.label() + (" (sizes fixed)" if s.specialize_sizes else "")
+        return Prepared(run, schedule=label, code=source.read_text(), code_language="c")
 
     return Contender(name, spec.label(), "c", prepare, parallel=name == "polly-par")
+
+
+def _sized_source(w: Workload, s: Settings) -> Path:
+    """The workload's C source with its sizes fixed (toolchain.specialized_source)."""
+    import ctypes
+
+    from polyopt.compare.toolchain import specialized_source
+    names = {ctypes.c_int: "int", ctypes.c_long: "long", ctypes.c_double: "double", ctypes.c_float: "float"}
+    sig = [(a.name, a.kind, names.get(a.ctype, "long")) for a in w.signature]
+    return specialized_source(w.source, w.function, sig, w.params, s.build_dir)
 
 
 # ----------------------------------------------------------------------------------------- polyopt

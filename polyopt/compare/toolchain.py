@@ -7,8 +7,10 @@ import functools
 import hashlib
 import os
 import shutil
+import re
 import subprocess
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,3 +144,41 @@ def _run_compiler(exe: str, flags: tuple[str, ...], source: Path, out: Path) -> 
         raise BuildError(f"{' '.join(cmd)}: {e}") from None
     if proc.returncode != 0:
         raise BuildError(f"{' '.join(cmd)} failed:\n{proc.stderr.strip()[-2000:]}")
+
+
+_IMPL_PREFIX = "polyopt_sized_"
+
+
+def specialized_source(source: Path, function: str, signature: Sequence[tuple[str, str, str]],
+                       sizes: Mapping[str, int], out_dir: Path | None = None) -> Path:
+    """A copy of `source` whose `function` has its size parameters fixed to `sizes`, for compilers whose
+    polyhedral optimiser gives up on VLA bounds that are function arguments (Polly: "assumption false").
+
+    The original function is renamed, made static always_inline, and called by a wrapper of the same
+    name and ABI that passes the sizes as constants: after inlining every bound is a constant.
+    `signature`: (name, kind 'param'|'scalar'|'array', C type of a param/scalar) in signature order."""
+    text = source.read_text()
+    head = re.compile(r"(^|\n)([ \t]*)((?:static\s+|inline\s+)*)(void)\s+" + re.escape(function) + r"\s*\(")
+    m = head.search(text)
+    if m is None:
+        raise BuildError(f"{source}: cannot find 'void {function}(' to specialise its sizes")
+    impl = _IMPL_PREFIX + function
+    text = (text[:m.start(2)] + "static inline __attribute__((always_inline)) void " + impl + "("
+            + text[m.end():])
+    params, args = [], []
+    for name, kind, ctype in signature:
+        if kind == "array":
+            params.append(f"void *{name}")
+            args.append(name)
+        else:
+            params.append(f"{ctype} {name}")
+            args.append(str(int(sizes[name])) if kind == "param" else name)
+    text += (f"\n\n/* sizes fixed by polyopt compare: {dict(sizes)} */\nvoid {function}({', '.join(params)})\n"
+             f"{{\n  {impl}({', '.join(args)});\n}}\n")
+    key = hashlib.sha256(text.encode()).hexdigest()[:16]
+    out = Path(out_dir or cache_dir()) / f"{source.stem}-sized-{key}.c"
+    if not out.exists():
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, out)
+    return out

@@ -37,8 +37,12 @@ def apply_candidate(scop: Scop, cand: R.Candidate, deps: Dependences | None = No
     return sched
 
 
-def apply_transform(sched: Schedule, t: R.Transform, deps: Dependences | None = None) -> Schedule:
-    """One legal transformation step (IllegalTransformError / InvalidTransformError otherwise)."""
+def apply_transform(sched: Schedule, t: R.Transform, deps: Dependences | None = None, *,
+                    check: bool = True) -> Schedule:
+    """One legal transformation step (IllegalTransformError / InvalidTransformError otherwise).
+    check=False skips the dependence check of the result (for callers that already know the step is
+    legal, e.g. the tuner's space replaying a step whose legality was established for the same trace
+    shape); records that do not fit the tree still raise InvalidTransformError."""
     deps = deps or dependences(sched.scop)
     stage = _stage(sched, t)
     fn = _APPLY.get(type(t))
@@ -51,7 +55,8 @@ def apply_transform(sched: Schedule, t: R.Transform, deps: Dependences | None = 
     except IndexError as e:
         raise InvalidTransformError(f"{stage}: {e}") from e
     out = Schedule(sched.scop, tree)
-    check_legal(sched.scop, out, deps, stage=stage)
+    if check:
+        check_legal(sched.scop, out, deps, stage=stage)
     return out
 
 
@@ -247,7 +252,58 @@ def _gpu_map(s: Schedule, t: R.GpuMap, deps: Dependences, stage: str) -> isl.Sch
 
 def _separate(s: Schedule, t: R.SeparateFullTiles, deps: Dependences, stage: str) -> isl.Schedule:
     node = _band(s, t.band, stage)
-    return node.band_set_ast_build_options(isl.UnionSet("{ separate[x] }")).get_schedule()
+    if t.inner <= 0:
+        return node.band_set_ast_build_options(isl.UnionSet("{ separate[x] }")).get_schedule()
+    options = full_tile_isolation(node, s.scop.domain, int(t.inner), stage)
+    return node.band_set_ast_build_options(options).get_schedule()
+
+
+def full_tile_isolation(node: isl.ScheduleNode, domain: isl.UnionSet, inner: int, stage: str) \
+        -> isl.UnionSet:
+    """isl AST build options isolating the band's iterations whose `inner` innermost loops below run
+    their full (largest) extent; the rest is generated once ("atomic"). The subtree below the band
+    must be a chain of bands and marks down to one leaf."""
+    leaf = node.child(0)
+    while leaf.get_type() != isl.schedule_node_type.leaf:
+        if leaf.get_type() not in (isl.schedule_node_type.band, isl.schedule_node_type.mark) \
+                or leaf.n_children() != 1:
+            raise InvalidTransformError(f"{stage}: isolating full tiles needs a chain of bands below")
+        leaf = leaf.child(0)
+    sets: list[isl.Set] = []
+    leaf.get_prefix_schedule_union_map().intersect_domain(domain).range().foreach_set(sets.append)
+    n_p, n_b = node.get_schedule_depth(), node.band_n_member()
+    if len(sets) != 1 or sets[0].dim(isl.dim_type.set) - n_p - n_b < inner:
+        raise InvalidTransformError(f"{stage}: cannot isolate {inner} inner loops here")
+    rng = sets[0]
+    n = rng.dim(isl.dim_type.set)
+    rng = rng.project_out(isl.dim_type.set, n_p + n_b, n - n_p - n_b - inner)
+    first = n_p + n_b
+    prefixes = rng.project_out(isl.dim_type.set, first, inner)
+    box = prefixes.insert_dims(isl.dim_type.set, first, inner)
+    for d in range(first, first + inner):
+        lo, hi = _constant(rng.dim_min(d), False), _constant(rng.dim_max(d), True)
+        if lo is None or hi is None:
+            raise InvalidTransformError(f"{stage}: inner loop {d} has no constant extent")
+        c = isl.Constraint.inequality_alloc(box.get_space())
+        box = box.add_constraint(c.set_coefficient_val(isl.dim_type.set, d, 1).set_constant_val(-lo))
+        c = isl.Constraint.inequality_alloc(box.get_space())
+        box = box.add_constraint(c.set_coefficient_val(isl.dim_type.set, d, -1).set_constant_val(hi))
+    bad = box.subtract(rng).project_out(isl.dim_type.set, first, inner)
+    full = prefixes.subtract(bad).coalesce()
+    iso = isl.Map.from_domain(full).move_dims(isl.dim_type.out, 0, isl.dim_type.in_, n_p, n_b)
+    option = isl.UnionSet.from_set(iso.wrap().set_tuple_name("isolate"))
+    return option.union(isl.UnionSet("{ atomic[x] }"))
+
+
+def _constant(pa: isl.PwAff, largest: bool) -> int | None:
+    """The extreme constant piece of a bound (pieces that depend on parameters only cover degenerate
+    sizes; an inexact box only makes the isolated part smaller or less clean, never wrong)."""
+    vals: list[int] = []
+    pa.foreach_piece(lambda _s, aff: vals.append(int(aff.get_constant_val().to_python()))
+                     if aff.is_cst() else None)
+    if not vals:
+        return None
+    return max(vals) if largest else min(vals)
 
 
 def _promote(s: Schedule, t: R.Promote, deps: Dependences, stage: str) -> isl.Schedule:

@@ -153,9 +153,13 @@ class Vectorize:
 
 @dataclass(frozen=True)
 class SeparateFullTiles:
-    """Ask the AST generator to separate full tiles from partial ones (isl option `separate`)."""
+    """Ask the AST generator to separate full tiles from partial ones. inner=0: isl option `separate`
+    on the band's own loops; inner=n: isolate (isl option `isolate`) the band's iterations whose n
+    innermost point loops below run their full extent, so that code runs with constant trip counts
+    and no min()/guards (Polly's full/partial tile separation of the register tile)."""
 
     band: Path
+    inner: int = 0
     op: ClassVar[str] = "separate_full_tiles"
 
 
