@@ -6,24 +6,71 @@ ranking accuracy of the cost model (leave one kernel out, trained on the other k
 
     python benchmarks/bench_search.py --trials 64 --seeds 3 --size MEDIUM
     python benchmarks/bench_search.py --trials 16 --seeds 1 --kernels gemm,jacobi-2d --size SMALL   # quick
+    python benchmarks/bench_search.py --kernels gemm,2mm,jacobi-2d,seidel-2d --trials 64 --seeds 2 \
+        --threads 1 --transfer seidel-2d --out benchmarks/results/search_medium
+
+--out PREFIX writes PREFIX.txt (the printed tables) and PREFIX_<kernel>.png (mean best-so-far curves).
+--transfer K: after the runs, tune K once more (seed 0, model) starting from a model trained on the other
+kernels' records, and compare its trials-to-95% with the seed-0 run without transfer.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import shutil
+import sqlite3
+import sys
 import tempfile
+import time
 
 import numpy as np
 
 KERNELS = ("gemm", "2mm", "syrk", "lu", "jacobi-2d", "seidel-2d", "heat-3d")
 
 
-def _tune(scop, params, db, trials, seed, strategy, batch):  # type: ignore[no-untyped-def]
+class _Tee:
+    def __init__(self, path: str | None) -> None:
+        self.f = open(path, "w") if path else None
+
+    def __call__(self, *a: object) -> None:
+        line = " ".join(str(x) for x in a)
+        print(line, flush=True)
+        if self.f:
+            self.f.write(line + "\n")
+            self.f.flush()
+
+
+def _tune(scop, params, db, trials, seed, strategy, batch, threads, transfer=False):  # type: ignore[no-untyped-def]
     from polyopt.search.tuner import tune
 
     return tune(scop, params=params, trials=trials, db=db, seed=seed, strategy=strategy, batch_size=batch,
-                transfer=False, baselines=("original", "polly", "pluto"), resume=False)
+                transfer=transfer, baselines=("original", "polly", "pluto"), resume=False, threads=threads)
+
+
+def _plot(path: str, kernel: str, rows) -> None:  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for s, (curves, results) in rows.items():
+        n = min(len(c) for c in curves)
+        if n:
+            ax.plot(range(1, n + 1), np.mean([c[:n] for c in curves], axis=0), label=f"{s} (mean of {len(curves)})")
+    r = rows["model"][1][0]
+    for b in ("polly", "pluto"):
+        t = r.baselines.get(b, math.inf)
+        if math.isfinite(t) and t > 0:
+            ax.axhline(r.flops / t / 1e9, ls="--", lw=1, label=b, color="gray" if b == "pluto" else "black")
+    ax.set_xlabel("trials")
+    ax.set_ylabel("best GFLOP/s")
+    ax.set_title(kernel)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
 
 
 def _trials_to(curve: list[float], frac: float, best: float) -> int | None:
@@ -62,11 +109,18 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--size", default="MEDIUM")
     ap.add_argument("--db", default=None)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--transfer", default=None, help="kernel for the transfer experiment")
+    ap.add_argument("--out", default=None, help="prefix of the .txt table and .png plots")
     args = ap.parse_args()
     from polyopt.cli.common import load_scop, suite_params
 
+    say = _Tee(args.out + ".txt" if args.out else None)
+    say("$ python " + " ".join(sys.argv))
+    t_start = time.time()
     db = args.db or tempfile.mktemp(suffix=".db")
     names = {}
+    seed0 = {}
     for k in args.kernels.split(","):
         scop = load_scop(f"suite:{k}")
         params = {p: v for p, v in suite_params(f"suite:{k}", args.size).items() if p in scop.params}
@@ -75,13 +129,21 @@ def main() -> None:
         for strategy, budget in (("model", args.trials), ("random", 2 * args.trials)):
             curves, results = [], []
             for seed in range(args.seeds):
+                t0 = time.time()
                 r = _tune(scop, params, f"{db}.{strategy}{seed}" if strategy == "random" or seed else db,
-                          budget, seed, strategy, args.batch)
+                          budget, seed, strategy, args.batch, args.threads)
                 curves.append(r.best_curve())
                 results.append(r)
+                say(f"  [{k} {strategy} seed {seed}: {len(r.history)} trials, {r.errors} errors, "
+                    f"{time.time() - t0:.0f} s]")
             rows[strategy] = (curves, results)
         best = max(max(c[-1] for c in rows[s][0] if c) for s in rows)
-        print(f"\n== {k} {params}  flops={results[0].flops:.3g}  original={rows['model'][1][0].baselines}")
+        seed0[k] = (scop, params, rows["model"][0][0], best)
+        if args.out:
+            _plot(f"{args.out}_{k}.png", k, rows)
+        base = rows["model"][1][0].baselines
+        say(f"\n== {k} {params}  flops={results[0].flops:.3g}  baselines (ms): "
+            + ", ".join(f"{b} {v * 1e3:.2f}" for b, v in base.items()))
         for s, (curves, results) in rows.items():
             n = min(len(c) for c in curves)
             mean = np.mean([c[:n] for c in curves], axis=0)
@@ -90,12 +152,29 @@ def main() -> None:
             sp = {b: np.exp(np.nanmean([math.log(r.speedup_over(b)) for r in results
                                         if r.speedup_over(b) == r.speedup_over(b)] or [math.nan]))
                   for b in ("original", "polly", "pluto")}
-            print(f"  {s:6s} trials={n:4d} best-so-far GFLOP/s @1/8,1/4,1/2,end: "
+            say(f"  {s:6s} trials={n:4d} best-so-far GFLOP/s @1/8,1/4,1/2,end: "
                   f"{', '.join(f'{v:.2f}' for v in marks)}  trials-to-95%: {t95}  "
                   f"speedup: " + ", ".join(f"{b} {v:.2f}x" for b, v in sp.items()))
     acc = _loko(db)
-    print("\nleave-one-kernel-out pairwise ranking accuracy:",
-          {names.get(w, w): round(a, 3) for w, a in acc.items()})
+    say("\nleave-one-kernel-out pairwise ranking accuracy (model seed-0 records):",
+        {names.get(w, w): round(a, 3) for w, a in acc.items()},
+        f"mean {np.mean(list(acc.values())):.3f}" if acc else "")
+    if args.transfer and args.transfer in seed0:
+        scop, params, curve_plain, best = seed0[args.transfer]
+        tdb = tempfile.mktemp(suffix=".db")
+        shutil.copy(db, tdb)
+        con = sqlite3.connect(tdb)
+        con.execute("DELETE FROM measurements WHERE workload = ?", (scop.fingerprint,))
+        n_other = con.execute("SELECT COUNT(*) FROM measurements").fetchone()[0]
+        con.commit()
+        con.close()
+        r = _tune(scop, params, tdb, args.trials, 0, "model", args.batch, args.threads, transfer=True)
+        curve_t = r.best_curve()
+        best = max(best, curve_t[-1] if curve_t else 0.0)
+        say(f"\ntransfer on {args.transfer} ({n_other} records of the other kernels): trials-to-95% "
+            f"with transfer {_trials_to(curve_t, 0.95, best)}, without {_trials_to(curve_plain, 0.95, best)}; "
+            f"trials-to-90% with {_trials_to(curve_t, 0.90, best)}, without {_trials_to(curve_plain, 0.90, best)}")
+    say(f"total wall time {time.time() - t_start:.0f} s")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ a base schedule plus a replayable trace, so heuristics and tuned schedules compa
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,7 +38,7 @@ SCHEDULERS = ("original", "isl", "isl-nofuse", "isl-maxfuse", "pluto", "polly")
 
 @dataclass(frozen=True)
 class BlisParams:
-    """Polly's matmul parameters for AVX2 / double (Mr x Nr register tile, Mc x Nc x Kc cache tile)."""
+    """Polly's matmul parameters: Mr x Nr register tile, Mc x Nc x Kc cache tile (defaults: AVX2, double)."""
 
     mr: int = 4
     nr: int = 8
@@ -44,9 +46,36 @@ class BlisParams:
     nc: int = 256
     kc: int = 256
 
+    @staticmethod
+    def for_vector_bits(bits: int, element_bytes: int = 8) -> "BlisParams":
+        """Polly's micro-kernel formula (MatmulOptimizer: FMA latency 8, throughput 1) for a vector width:
+        Nr = ceil(sqrt(Nvec * 8) / Nvec) * Nvec, Mr = ceil(Nvec * 8 / Nr). Cache tiles as clang-19 Polly
+        chose on the 2-core AVX-512 host (Mc 128, Kc 192, Nc 2048) and anchors.md's AVX2 ones."""
+        nvec = max(1, bits // (8 * element_bytes))
+        nr = math.ceil(math.sqrt(nvec * 8) / nvec) * nvec
+        mr = math.ceil(nvec * 8 / nr)
+        if bits >= 512:
+            return BlisParams(mr=mr, nr=nr, mc=128, nc=2048, kc=192)
+        return BlisParams(mr=mr, nr=nr, mc=64, nc=256, kc=256)
+
+    @staticmethod
+    def for_host(element_bytes: int = 8) -> "BlisParams":
+        """The parameters Polly would pick on this machine's widest vector unit."""
+        return BlisParams.for_vector_bits(host_vector_bits(), element_bytes)
+
+
+def host_vector_bits() -> int:
+    """512 with AVX-512F, 256 with AVX2, else 128 (read from /proc/cpuinfo; 256 when unknown)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return 256
+    return 512 if "avx512f" in flags else 256 if "avx2" in flags or not flags else 128
+
 
 def schedule(scop: Scop, name: str, *, tile_sizes: Sequence[int] | None = None,
-             deps: Dependences | None = None, blis: BlisParams = BlisParams()) -> R.Candidate:
+             deps: Dependences | None = None, blis: BlisParams | None = None) -> R.Candidate:
     """The candidate a baseline scheduler picks for `scop` (name: see SCHEDULERS)."""
     name = name.strip().lower()
     if name not in SCHEDULERS:
@@ -56,7 +85,7 @@ def schedule(scop: Scop, name: str, *, tile_sizes: Sequence[int] | None = None,
         return R.Candidate(name)
     tr = _Trace(scop, name, deps)
     sizes = tuple(tile_sizes) if tile_sizes else (32,)
-    if name == "polly" and _blis(tr, blis, sizes):
+    if name == "polly" and _blis(tr, blis or _host_blis(scop), sizes):
         return tr.cand
     tile_outer_bands(tr, sizes, reorder=name == "pluto")
     if name in ("pluto", "polly"):
@@ -241,6 +270,12 @@ def _match_matmul(s: Statement) -> tuple[int, int, int] | None:
     want = {(its[i], its[k]), (its[k], its[j])}
     got = {tuple(x.name if isinstance(x, X.Var) else "" for x in a.indices) for a in accs}
     return (i, j, k) if got == want else None
+
+
+def _host_blis(scop: Scop) -> BlisParams:
+    found = matmul_statement(scop)
+    size = scop.array(found[0].target.array).dtype.itemsize if found else 8
+    return BlisParams.for_host(size)
 
 
 def _blis(tr: _Trace, p: BlisParams, sizes: tuple[int, ...]) -> bool:

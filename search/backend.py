@@ -91,17 +91,14 @@ def _accepts(fn: Any, name: str) -> bool:
 
 @lru_cache(maxsize=None)
 def target_fingerprint(target: str = "cpu") -> str:
-    """'cpu:<llvm cpu name>:<hash of cpu features>' (or the GPU name for 'cuda')."""
+    """'cpu:<llvm cpu name>:<hash of cpu features>', or for 'cuda' 'cuda:<GPU model>:sm_<compute
+    capability>' (BackendUnavailableError without a GPU)."""
     import hashlib
 
     if target.startswith("cuda") or target.startswith("gpu"):
-        try:
-            import pycuda.driver as drv  # type: ignore[import-not-found]
+        from polyopt.search.gpu import gpu_target_fingerprint, require_gpu
 
-            drv.init()
-            return f"cuda:{drv.Device(0).name().replace(' ', '_')}"
-        except Exception:  # pragma: no cover - no GPU here
-            return "cuda:unknown"
+        return gpu_target_fingerprint(*require_gpu())
     try:
         import llvmlite.binding as llvm
 

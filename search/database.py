@@ -1,8 +1,13 @@
 """The tuning database: one SQLite row per measurement, committed immediately.
 
 SQLite in WAL mode with a busy timeout, so several tuning processes may write the same file; a UNIQUE
-constraint on (workload, params, target, candidate) means a resumed or concurrent tuning never stores a
-candidate twice (INSERT OR IGNORE). Location: an explicit path, else $POLYOPT_CACHE_DIR/tuning.db, else
+constraint on (workload, params, target, threads, candidate) means a resumed or concurrent tuning never
+stores a candidate twice (INSERT OR IGNORE), while a tuning with another thread count measures it anew.
+
+Schema versions (PRAGMA user_version): 1 had no `threads` column; opening a version-1 file migrates it
+in one transaction (the table is rebuilt, since SQLite cannot change a UNIQUE constraint in place): every
+row is kept, with threads = 0 ("not recorded"), which matches no real thread count, so old rows are never
+reused as measurements of a specific thread count, but still serve transfer learning and `records()`. Location: an explicit path, else $POLYOPT_CACHE_DIR/tuning.db, else
 ~/.cache/polyopt/tuning.db.
 """
 
@@ -17,7 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+THREADS_UNKNOWN = 0     # rows written before schema 2 (thread count not recorded)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS measurements (
@@ -34,10 +40,13 @@ CREATE TABLE IF NOT EXISTS measurements (
     versions TEXT NOT NULL,
     timestamp REAL NOT NULL,
     features TEXT NOT NULL DEFAULT '[]',
-    UNIQUE (workload, params, target, candidate)
+    threads INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (workload, params, target, threads, candidate)
 );
 CREATE INDEX IF NOT EXISTS measurements_task ON measurements (workload, params, target);
 """
+_COLUMNS_V1 = ("id", "workload", "params", "target", "candidate", "feature_version", "times", "error",
+               "error_msg", "seed", "versions", "timestamp", "features")
 
 
 def default_path() -> Path:
@@ -73,6 +82,7 @@ class TuningRecord:
     versions: str = "{}"
     timestamp: float = field(default_factory=time.time)
     features: tuple[float, ...] = ()  # the candidate's feature vector (feature_version), for transfer
+    threads: int = THREADS_UNKNOWN    # CPU threads of the measurement (GPU targets: 0)
 
     @property
     def ok(self) -> bool:
@@ -99,6 +109,7 @@ class TuningRecord:
         d.pop("version", None)
         d["times"] = tuple(float(t) for t in d["times"])
         d["features"] = tuple(float(t) for t in d.get("features", ()))
+        d["threads"] = int(d.get("threads", THREADS_UNKNOWN))
         return TuningRecord(**d)
 
 
@@ -128,7 +139,33 @@ class Database:
         self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         self._retry(lambda: self._conn.execute("PRAGMA journal_mode = WAL"))
         self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._retry(self._migrate)
         self._retry(lambda: self._conn.executescript(_SCHEMA))
+        self._retry(lambda: self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}"))
+
+    def _columns(self) -> list[str]:
+        return [r[1] for r in self._conn.execute("PRAGMA table_info(measurements)").fetchall()]
+
+    def _migrate(self) -> None:
+        """Schema 1 -> 2 (adds `threads` to the row and to the UNIQUE key), keeping every row."""
+        if not self._columns() or "threads" in self._columns():
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            if "threads" not in self._columns():   # another process may have migrated meanwhile
+                cols = ", ".join(_COLUMNS_V1)
+                self._conn.execute("ALTER TABLE measurements RENAME TO measurements_v1")
+                self._conn.execute("DROP INDEX IF EXISTS measurements_task")
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        self._conn.execute(stmt)
+                self._conn.execute(f"INSERT INTO measurements ({cols}, threads) "
+                                   f"SELECT {cols}, {THREADS_UNKNOWN} FROM measurements_v1")
+                self._conn.execute("DROP TABLE measurements_v1")
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
 
     def _retry(self, fn, attempts: int = 50):  # type: ignore[no-untyped-def]
         for k in range(attempts):
@@ -153,37 +190,40 @@ class Database:
         """Store one measurement (committed immediately); False if it was already there."""
         cur = self._retry(lambda: self._conn.execute(
             "INSERT OR IGNORE INTO measurements (workload, params, target, candidate, feature_version, "
-            "times, error, error_msg, seed, versions, timestamp, features) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "times, error, error_msg, seed, versions, timestamp, features, threads) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (rec.workload, rec.params, rec.target, candidate_key(rec.candidate), rec.feature_version,
              json.dumps(list(rec.times)), int(rec.error), rec.error_msg, rec.seed, rec.versions,
-             rec.timestamp, json.dumps([round(float(v), 6) for v in rec.features]))))
+             rec.timestamp, json.dumps([round(float(v), 6) for v in rec.features]), int(rec.threads))))
         return bool(cur.rowcount)
 
     def records(self, workload: str | None = None, params: Mapping[str, int] | str | None = None,
-                target: str | None = None) -> list[TuningRecord]:
+                target: str | None = None, threads: int | None = None) -> list[TuningRecord]:
         """Measurements matching the given task (None matches anything), in insertion order."""
         where, args = [], []
         for col, val in (("workload", workload), ("params", params), ("target", target)):
             if val is not None:
                 where.append(f"{col} = ?")
                 args.append(val if isinstance(val, str) else params_key(val))
+        if threads is not None:
+            where.append("threads = ?")
+            args.append(int(threads))
         sql = "SELECT workload, params, target, candidate, feature_version, times, error, error_msg, " \
-              "seed, versions, timestamp, features FROM measurements"
+              "seed, versions, timestamp, features, threads FROM measurements"
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self._retry(lambda: self._conn.execute(sql + " ORDER BY id", args).fetchall())
         return [_row(r) for r in rows]
 
-    def measured(self, workload: str, params: Mapping[str, int], target: str) -> set[str]:
+    def measured(self, workload: str, params: Mapping[str, int], target: str,
+                 threads: int | None = None) -> set[str]:
         """Canonical candidate JSON of everything measured for this task."""
-        rows = self._retry(lambda: self._conn.execute(
-            "SELECT candidate FROM measurements WHERE workload=? AND params=? AND target=?",
-            (workload, params_key(params), target)).fetchall())
-        return {r[0] for r in rows}
+        return {r.candidate for r in self.records(workload, params, target, threads)}
 
-    def best(self, workload: str, params: Mapping[str, int] | str, target: str) -> TuningRecord | None:
-        """The fastest successful measurement of a task, or None."""
-        ok = [r for r in self.records(workload, params, target) if r.ok]
+    def best(self, workload: str, params: Mapping[str, int] | str, target: str,
+             threads: int | None = None) -> TuningRecord | None:
+        """The fastest successful measurement of a task (any thread count when threads is None), or None."""
+        ok = [r for r in self.records(workload, params, target, threads) if r.ok]
         return min(ok, key=lambda r: r.median) if ok else None
 
     def count(self) -> int:
@@ -205,7 +245,7 @@ class Database:
 
 def _row(r: tuple) -> TuningRecord:  # type: ignore[type-arg]
     return TuningRecord(r[0], r[1], r[2], r[3], int(r[4]), tuple(json.loads(r[5])), int(r[6]), r[7],
-                        r[8], r[9], float(r[10]), tuple(json.loads(r[11])))
+                        r[8], r[9], float(r[10]), tuple(json.loads(r[11])), int(r[12]))
 
 
 def iter_ok(records: Iterable[TuningRecord]) -> Iterator[TuningRecord]:

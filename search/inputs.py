@@ -1,4 +1,10 @@
-"""Random inputs for measuring a SCoP at concrete sizes, and the NaN poisoning of its pure outputs."""
+"""Inputs for measuring a SCoP at concrete sizes, and the NaN poisoning of its write-only outputs.
+
+`measure_inputs` gives a suite kernel's own valid inputs (polyopt.kernels.make_inputs: factorizations get
+well-conditioned matrices, etc.) when the SCoP is one of the suite's kernels, else generic random arrays.
+`poison_outputs` fills every array argument that no statement reads before writing it (upward-exposed
+reads, from isl dataflow: polyopt.interpret.input_arrays) with NaN, so an element the candidate forgets
+to write cannot match the reference by accident."""
 
 from __future__ import annotations
 
@@ -74,6 +80,56 @@ def random_inputs(scop: Scop, params: Mapping[str, int], seed: int) -> dict[str,
             a = rng.integers(0, 100, shape).astype(dt)
         out[arr.name] = np.ascontiguousarray(a)
     return out
+
+
+def suite_kernel_name(scop: Scop) -> str | None:
+    """The suite kernel this SCoP is (by C function name and identical argument list), or None."""
+    try:
+        from polyopt import kernels
+    except ImportError:  # pragma: no cover
+        return None
+    for k in kernels.suite():
+        if scop.name in (k.c_function, k.python_function_name, k.name) and \
+                tuple(a.name for a in scop.arguments) == k.arguments:
+            return k.name
+    return None
+
+
+def measure_inputs(scop: Scop, params: Mapping[str, int], seed: int) -> dict[str, Any]:
+    """Every argument by name for one run: the suite kernel's valid inputs when the SCoP is a suite
+    kernel (kernels.make_inputs at these sizes), else random_inputs. Fresh for every seed."""
+    name = suite_kernel_name(scop)
+    if name is not None:
+        try:
+            from polyopt import kernels
+
+            return kernels.make_inputs(name, {p: int(v) for p, v in params.items()}, seed)
+        except (KeyError, AssertionError):   # sizes the suite's generator does not cover
+            pass
+    return random_inputs(scop, params, seed)
+
+
+_WRITE_ONLY: dict[str, frozenset[str]] = {}
+
+
+def write_only_arrays(scop: Scop) -> frozenset[str]:
+    """Array arguments whose every read is preceded by a write of the kernel (cached per SCoP)."""
+    key = scop.fingerprint
+    if key not in _WRITE_ONLY:
+        from polyopt.interpret import input_arrays
+
+        exposed = input_arrays(scop)
+        _WRITE_ONLY[key] = frozenset(a.name for a in scop.array_arguments if a.name not in exposed)
+    return _WRITE_ONLY[key]
+
+
+def poison_outputs(scop: Scop, args: dict[str, Any]) -> dict[str, Any]:
+    """In place: write-only arrays (see write_only_arrays) set to NaN (integers: -123456)."""
+    for name in write_only_arrays(scop):
+        a = args.get(name)
+        if isinstance(a, np.ndarray):
+            a.fill(np.nan if a.dtype.kind == "f" else -123456)
+    return args
 
 
 def poisoned_arrays(scop: Scop, args: dict[str, Any]) -> dict[str, Any]:

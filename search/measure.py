@@ -5,8 +5,10 @@ distributed engine can be plugged in through `executor_factory`. Builds run in p
 sequential (one run worker), so timings never compete with builds. Every failure becomes a typed
 MeasureResult; a crashed or hung worker is killed and replaced, and tuning goes on.
 
-Before timing, each candidate runs once on inputs of a fixed check seed with its pure outputs poisoned with
-NaN, and its outputs are compared with those of the untransformed kernel (original schedule, built once).
+Before timing, each candidate runs once on fresh inputs (a new seed for every check: the suite kernel's
+own input generator when the SCoP is a suite kernel, else random arrays) with its write-only outputs
+poisoned with NaN, and its outputs are compared with those of the untransformed kernel (original
+schedule, built once, loaded once per run worker, run on a copy of the same inputs, also poisoned).
 Then: warm-up, then repeats until `min_time` seconds are measured (at least `min_repeats`), median.
 """
 
@@ -26,7 +28,7 @@ import numpy as np
 
 from polyopt.model import Scop
 from polyopt.search import backend
-from polyopt.search.inputs import array_outputs, poisoned_arrays, random_inputs
+from polyopt.search.inputs import array_outputs, measure_inputs, poison_outputs
 
 log = logging.getLogger(__name__)
 
@@ -139,23 +141,28 @@ def _build_worker(task: MeasureTask, cand_json: str, opts: MeasureOptions) -> tu
     return int(MeasureErrorNo.NO_ERROR), art, "", time.perf_counter() - t0
 
 
-_REFERENCE: dict[int, dict[str, np.ndarray]] = {}
+_REFERENCE: dict[int, Any] = {}
 
 
 def _make_inputs(task: MeasureTask, seed: int) -> dict[str, Any]:
     if task.inputs is not None:
         return task.inputs(task.scop, task.param_dict, seed)
-    return random_inputs(task.scop, task.param_dict, seed)
+    return measure_inputs(task.scop, task.param_dict, seed)
 
 
-def _reference(task: MeasureTask, ref_artifact: Any, opts: MeasureOptions) -> dict[str, np.ndarray]:
-    key = hash((task.scop.fingerprint, task.params, opts.check_seed))
+def _reference_kernel(task: MeasureTask, ref_artifact: Any, opts: MeasureOptions) -> Any:
+    """The untransformed kernel, loaded once per worker process (the oracle of every check)."""
+    key = hash((task.scop.fingerprint, task.params, task.target))
     if key not in _REFERENCE:
-        args = poisoned_arrays(task.scop, _make_inputs(task, opts.check_seed))
-        backend.call_kernel(backend.load_artifact(ref_artifact, opts.threads), args)
         _REFERENCE.clear()
-        _REFERENCE[key] = {k: np.array(args[k]) for k in array_outputs(task.scop)}
+        _REFERENCE[key] = backend.load_artifact(ref_artifact, opts.threads)
     return _REFERENCE[key]
+
+
+def _fresh_args(task: MeasureTask, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A private copy of the inputs with the write-only outputs poisoned (NaN)."""
+    args = {k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
+    return poison_outputs(task.scop, args)
 
 
 def _compare(out: np.ndarray, ref: np.ndarray, rtol: float | None) -> bool:
@@ -168,23 +175,34 @@ def _compare(out: np.ndarray, ref: np.ndarray, rtol: float | None) -> bool:
     return bool(np.allclose(out, ref, rtol=tol, atol=tol * max(scale, 1e-30), equal_nan=True))
 
 
+def _check(task: MeasureTask, cand_json: str, kernel: Any, ref_artifact: Any, opts: MeasureOptions,
+           seed: int) -> tuple[str, float]:
+    """Run candidate and reference on the same fresh inputs (seed), write-only outputs poisoned with NaN
+    in both; ("", seconds of the candidate's run) or (mismatch message, seconds)."""
+    inputs = _make_inputs(task, seed)
+    ref_args = _fresh_args(task, inputs)
+    backend.call_kernel(_reference_kernel(task, ref_artifact, opts), ref_args)
+    args = _fresh_args(task, inputs)
+    t0 = time.perf_counter()
+    backend.call_kernel(kernel, args)
+    secs = time.perf_counter() - t0
+    outs = {k: args[k] for k in array_outputs(task.scop)}
+    opts.faults.fire("run", cand_json, outs)
+    bad = [k for k in outs if not _compare(np.asarray(outs[k]), np.asarray(ref_args[k]), opts.rtol)]
+    return (f"output mismatch in {', '.join(bad)} (check seed {seed})" if bad else ""), secs
+
+
 def _run_worker(task: MeasureTask, cand_json: str, artifact: Any, ref_artifact: Any, opts: MeasureOptions,
-                best: float) -> tuple[int, tuple[float, ...], str]:
+                best: float, seed: int | None = None) -> tuple[int, tuple[float, ...], str]:
     opts.faults.fire("run", cand_json)
     try:
         kernel = backend.load_artifact(artifact, opts.threads)
         check_time = None
         if opts.check and ref_artifact is not None:
-            ref = _reference(task, ref_artifact, opts)
-            args = poisoned_arrays(task.scop, _make_inputs(task, opts.check_seed))
-            t0 = time.perf_counter()
-            backend.call_kernel(kernel, args)
-            check_time = time.perf_counter() - t0
-            outs = {k: args[k] for k in ref}
-            opts.faults.fire("run", cand_json, outs)
-            bad = [k for k in ref if not _compare(np.asarray(outs[k]), ref[k], opts.rtol)]
-            if bad:
-                return int(MeasureErrorNo.WRONG_ANSWER), (), f"output mismatch in {', '.join(bad)}"
+            msg, check_time = _check(task, cand_json, kernel, ref_artifact, opts,
+                                     opts.check_seed if seed is None else seed)
+            if msg:
+                return int(MeasureErrorNo.WRONG_ANSWER), (), msg
         if check_time is not None and check_time > opts.slow_cutoff * best:
             return int(MeasureErrorNo.NO_ERROR), (check_time,), "slow: stopped after the check run"
         return int(MeasureErrorNo.NO_ERROR), _time(task, kernel, opts, warm=check_time is not None), ""
@@ -193,7 +211,7 @@ def _run_worker(task: MeasureTask, cand_json: str, artifact: Any, ref_artifact: 
 
 
 def _time(task: MeasureTask, kernel: Any, opts: MeasureOptions, warm: bool) -> tuple[float, ...]:
-    inputs = _make_inputs(task, opts.check_seed + 1)
+    inputs = _make_inputs(task, opts.check_seed)
     saved = {k: np.array(v) for k, v in inputs.items() if isinstance(v, np.ndarray)}
     if not warm:
         backend.call_kernel(kernel, inputs)
@@ -216,11 +234,19 @@ def _ping() -> int:
 ExecutorFactory = Callable[[int], cf.Executor]
 
 
+def _worker_init() -> None:
+    """Workers ignore SIGINT: a terminal's Ctrl-C reaches the whole process group, and the parent alone
+    decides (it stops tuning, keeps what was measured and kills its workers)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def local_executor(workers: int) -> cf.Executor:
     """A ProcessPoolExecutor on the forkserver start method (workers import polyopt once)."""
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["numpy", "islpy", "polyopt.search.measure"])
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
 
 
 def _kill(executor: cf.Executor | None) -> None:
@@ -252,6 +278,7 @@ class Measurer:
         self._ref_json = reference
         self._ref_artifact: Any = None
         self.best = float("inf")
+        self.checks = 0                 # output checks so far: each one gets fresh inputs (seed)
 
     def __enter__(self) -> "Measurer":
         return self
@@ -348,7 +375,9 @@ class Measurer:
     def _run(self, cand: str, artifact: Any, best: float) -> MeasureResult:
         pool = self._run_pool()
         t0 = time.perf_counter()
-        fut = pool.submit(_run_worker, self.task, cand, artifact, self._ref_artifact, self.options, best)
+        self.checks += 1
+        seed = self.options.check_seed + 7919 * self.checks
+        fut = pool.submit(_run_worker, self.task, cand, artifact, self._ref_artifact, self.options, best, seed)
         try:
             err, times, msg = fut.result(timeout=self.options.run_timeout)
             return MeasureResult(MeasureErrorNo(err), tuple(times), msg, 0.0, time.perf_counter() - t0)

@@ -77,7 +77,7 @@ class SearchSpace:
 
     def __init__(self, scop: Scop, params: Mapping[str, int], *, target: str = "cpu",
                  bases: tuple[str, ...] = ("original", "isl", "pluto", "polly"), packing: bool = False,
-                 max_tries: int = 200) -> None:
+                 max_tries: int = 200, fast_legality: bool = True) -> None:
         self.scop = scop
         self.params = dict(params)
         self.target = target
@@ -88,7 +88,8 @@ class SearchSpace:
         if not self.bases:
             raise ValueError(f"no base schedule of {scop.name} gives a search space")
         self._cand: dict[Point, tuple[str, Any, Any] | None] = {}
-        self._prefixes: dict[Any, Any] = {}
+        self._prefixes: dict[Any, Any] = {"fast": fast_legality}
+        self._verified: dict[Point, bool] = {}
 
     # --- construction -----------------------------------------------------------------------------
     def _base_space(self, base: str) -> BaseSpace | None:
@@ -229,6 +230,30 @@ class SearchSpace:
         """The (legal) Schedule of a point, as built while checking it."""
         r = self._resolve(point)
         return r[2] if r is not None else None
+
+    @property
+    def fast_legality(self) -> bool:
+        return bool(self._prefixes.get("fast", True))
+
+    def verify(self, point: Point) -> bool:
+        """Full legality check of a point's candidate (every step checked against the dependences), for
+        points found legal by the fast shape-memoized path. A point that fails is illegal from now on,
+        and the fast path is switched off for this space."""
+        if point in self._verified:
+            return self._verified[point]
+        r = self._resolve(point)
+        ok = r is not None
+        if ok and self.fast_legality:
+            try:
+                backend.apply(self.scop, r[1])
+            except Exception as e:  # noqa: BLE001
+                log.warning("fast legality admitted an illegal candidate (%s); checking every step from now on",
+                            e)
+                self._prefixes["fast"] = False
+                self._cand[point] = None
+                ok = False
+        self._verified[point] = ok
+        return ok
 
     def _resolve(self, point: Point) -> tuple[str, Any, Any] | None:
         if point not in self._cand:

@@ -1,5 +1,14 @@
 """Knob values -> Candidate: the trace is built step by step on the real schedule (each step checked for
-legality by polyopt.transforms.apply_transform), so band paths are always the ones that exist."""
+legality by polyopt.transforms.apply_transform), so band paths are always the ones that exist.
+
+Fast legality: the dependence check of a step dominates the cost of a proposal (about 6 ms a step), and
+its verdict hardly ever depends on the exact sizes in the trace: tiling a permutable band is legal for
+any sizes, unrolling never reorders, a parallel or vector mark on a tile or point loop is legal or not
+whatever the tile size, except for sizes not larger than a dependence distance. So each verdict is also
+memoized under the trace's *shape* (sizes of 8 and more, and unroll factors, abstracted; smaller sizes
+kept exact), and a later step of the same shape is applied without the check. This is a heuristic: the
+tuner re-checks every candidate in full before measuring it (SearchSpace.verify), and a mismatch turns
+the shortcut off for the rest of the session."""
 
 from __future__ import annotations
 
@@ -11,7 +20,18 @@ from polyopt.transforms import (Candidate, Parallel, Permute, Promote, SeparateF
                                 Vectorize, apply_candidate, apply_transform)
 
 
-PrefixCache = dict  # (base, trace prefix) -> Schedule, or the exception that step raised
+PrefixCache = dict  # (base, trace prefix) -> Schedule, or the exception that step raised;
+#                    ("shape", base, abstract trace) -> True (legal) or the exception; "fast" -> bool
+SIZE_EXACT_BELOW = 8
+
+
+def _abstract(t: Any) -> Any:
+    """A step with the sizes that cannot change its legality abstracted (see the module docstring)."""
+    if isinstance(t, Tile):
+        return ("tile", t.band, tuple(min(int(s), SIZE_EXACT_BELOW) for s in t.sizes))
+    if isinstance(t, Unroll):
+        return ("unroll", t.band, t.dim)
+    return t
 
 
 class _Builder:
@@ -29,15 +49,25 @@ class _Builder:
         self.sched = cache[key]
 
     def step(self, t: Any) -> None:
-        key = (self.base, tuple(self.trace) + (t,))
+        trace = tuple(self.trace) + (t,)
+        key = (self.base, trace)
         hit = self.cache.get(key)
         if hit is None:
-            try:
-                hit = apply_transform(self.sched, t, self.deps)
-            except Exception as e:  # noqa: BLE001 - memoize failures too
-                hit = e
+            fast = self.cache.get("fast", True)
+            shape = ("shape", self.base, tuple(_abstract(s) for s in trace))
+            verdict = self.cache.get(shape) if fast else None
+            if isinstance(verdict, Exception):
+                hit = verdict
+            else:
+                try:
+                    hit = apply_transform(self.sched, t, self.deps, check=verdict is not True)
+                except Exception as e:  # noqa: BLE001 - memoize failures too
+                    hit = e
+                if verdict is None:
+                    self.cache[shape] = hit if isinstance(hit, Exception) else True
             if len(self.cache) > 50000:
                 self.cache.clear()
+                self.cache["fast"] = fast
             self.cache[key] = hit
         if isinstance(hit, Exception):
             raise hit

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -82,9 +83,13 @@ class TuneResult:
         return sum(t.error != 0 for t in self.history)
 
     def compile(self, threads: int | None = None) -> Any:
-        """The best candidate compiled for the tuned sizes."""
+        """The best candidate compiled for the tuned sizes (a CudaKernel for target 'cuda')."""
         if self.best is None:
             raise ValueError("tuning measured no successful candidate")
+        if self.target == "cuda":
+            from polyopt.search.gpu_tune import compile_best
+
+            return compile_best(self.scop, self.params, self.best.candidate_json)
         schedule = backend.apply(self.scop, self.best.candidate)
         return backend.compile_kernel(self.scop, schedule, self.target, self.params, threads)
 
@@ -112,6 +117,14 @@ class TuneResult:
 
 
 ProgressFn = Callable[[Trial, float], None]
+
+
+def effective_threads(target: str, threads: int | None) -> int:
+    """The thread count a CPU measurement runs with (None: every core, as the backend does); part of the
+    record key, so a parallel tuning never reuses serial measurements. GPU targets: 0."""
+    if target in ("cuda", "gpu"):
+        return 0
+    return int(threads) if threads else max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -150,6 +163,10 @@ class Tuner:
         self.scop, self.target, self.params = scop, target, dict(params)
         self.db, self.opts, self.progress = db, options, progress
         self.target_fp = backend.target_fingerprint(target)
+        self.threads = effective_threads(target, options.measure.threads)
+        if self.threads and options.measure.threads != self.threads:
+            options = replace(options, measure=replace(options.measure, threads=self.threads))
+            self.opts = options
         self.flops = count_flops(scop, self.params)
         self.space = space or SearchSpace(scop, self.params, target=target)
         self.featurizer = Featurizer(scop, self.params, threads=options.measure.threads)
@@ -211,7 +228,7 @@ class Tuner:
     # --- bookkeeping ----------------------------------------------------------------------------------
     def _load_previous(self) -> None:
         """Everything the database already holds for this task: never measured again, used to train."""
-        for r in self.db.records(self.scop.fingerprint, self.params, self.target_fp):
+        for r in self.db.records(self.scop.fingerprint, self.params, self.target_fp, self.threads):
             self.state.exclude.add(r.candidate)
             if not self.opts.resume:
                 continue
@@ -235,7 +252,8 @@ class Tuner:
     def _record(self, cand: str, res: MeasureResult, feats: np.ndarray | None) -> None:
         rec = TuningRecord(self.scop.fingerprint, params_key(self.params), self.target_fp, cand, FEATURE_VERSION,
                            res.times if res.ok else (), int(res.error), res.message, self.opts.seed,
-                           versions_json(), time.time(), tuple(feats) if feats is not None else ())
+                           versions_json(), time.time(), tuple(feats) if feats is not None else (),
+                           self.threads)
         self.db.add(rec)
 
     # --- rounds ---------------------------------------------------------------------------------------
@@ -248,6 +266,7 @@ class Tuner:
         return self.explorer.next_batch(self._score, n, self.state.exclude)
 
     def _measure_points(self, points: list[Any]) -> None:
+        points = [p for p in points if self.space.verify(p)]
         cands = [self.space.key(p) for p in points]
         feats = [self.featurizer.one(self.space.candidate(p), k, self.space.schedule(p))
                  for p, k in zip(points, cands)]
@@ -259,7 +278,8 @@ class Tuner:
 
     def _measure_baselines(self) -> None:
         """Baseline candidates (original, polly ...): looked up in the database, else measured once."""
-        known = {r.candidate: r for r in self.db.records(self.scop.fingerprint, self.params, self.target_fp)}
+        known = {r.candidate: r for r in self.db.records(self.scop.fingerprint, self.params, self.target_fp,
+                                                         self.threads)}
         for name in self.opts.baselines:
             try:
                 cand = backend.baseline(self.scop, name)
@@ -316,22 +336,36 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
          db: Database | str | None = None, seed: int = 0, strategy: str = "model", batch_size: int = 64,
          transfer: bool = True, timeout: float | None = None, resume: bool = True,
          progress: ProgressFn | None = None, measure_options: MeasureOptions | None = None,
-         sa_options: SAOptions | None = None, baselines: tuple[str, ...] = BASELINES) -> TuneResult:
+         sa_options: SAOptions | None = None, baselines: tuple[str, ...] = BASELINES,
+         threads: int | None = None, gpu_options: Any = None, time_budget: float | None = None) -> TuneResult:
     """Tune a SCoP's schedule for `target` at the given sizes; see TuneResult.
 
     trials: measurements in total for this task (with resume, those already in the database count).
+    threads: CPU threads of the measured kernels (default: every core); part of the record key.
+    target "cuda": tunes the GPU mapping on the current CUDA device (polyopt.search.gpu; gpu_options: a
+    GpuMeasureOptions; time_budget: stop after this many seconds); raises BackendUnavailableError at once
+    when pycuda or a GPU is missing. batch_size 8 is a good choice there.
     timeout: seconds allowed to build and to run one candidate (default 20). The database (a path or a
     Database; default: the per-user cache) receives every measurement as soon as it is made."""
     if strategy not in ("model", "random"):
         raise ValueError(f"strategy must be 'model' or 'random', not {strategy!r}")
+    target = {"gpu": "cuda"}.get(target, target)
+    if target == "cuda":
+        from polyopt.search.gpu import require_gpu
+
+        require_gpu()           # BackendUnavailableError (with how to get one) before any work
     params = dict(params or {})
     missing = [p for p in scop.params if p not in params]
     if missing:
         raise ValueError(f"tune needs a value for every size parameter; missing {', '.join(missing)}")
+    if target == "cuda":
+        return _tune_cuda(scop, params, trials=trials, db=db, seed=seed, strategy=strategy,
+                          batch_size=batch_size, transfer=transfer, progress=progress, sa_options=sa_options,
+                          gpu_options=gpu_options, time_budget=time_budget)
     mopts = measure_options or MeasureOptions()
+    if threads is not None:
+        mopts = replace(mopts, threads=int(threads))
     if timeout is not None:
-        from dataclasses import replace
-
         mopts = replace(mopts, build_timeout=float(timeout), run_timeout=float(timeout))
     opts = TuneOptions(trials=trials, batch_size=batch_size, strategy=strategy, seed=seed, transfer=transfer,
                        resume=resume, baselines=baselines, measure=mopts, sa=sa_options or SAOptions())
@@ -339,6 +373,18 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     database = db if isinstance(db, Database) else Database(db)
     try:
         return Tuner(scop, target, params, database, opts, progress=progress).run()
+    finally:
+        if own:
+            database.close()
+
+
+def _tune_cuda(scop: Scop, params: Mapping[str, int], *, db: Database | str | None, **kw: Any) -> TuneResult:
+    from polyopt.search.gpu_tune import tune_cuda
+
+    own = not isinstance(db, Database)
+    database = db if isinstance(db, Database) else Database(db)
+    try:
+        return tune_cuda(scop, params, db=database, measure_options=kw.pop("gpu_options"), **kw)
     finally:
         if own:
             database.close()

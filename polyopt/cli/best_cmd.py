@@ -15,6 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", help="dataset size for suite:NAME targets")
     p.add_argument("--db", help="tuning database (default: the per-user cache)")
     p.add_argument("--target-device", default="cpu", dest="device")
+    p.add_argument("--threads", type=int, default=None, help="only measurements with this thread count")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run)
 
@@ -28,14 +29,14 @@ def run(args: argparse.Namespace) -> int:
     params = {k: v for k, v in params.items() if k in scop.params}
     with Database(args.db) as db:
         target = backend.target_fingerprint(args.device)
-        rec = db.best(scop.fingerprint, params_key(params), target)
-        n = len(db.records(scop.fingerprint, params, target))
+        rec = db.best(scop.fingerprint, params_key(params), target, args.threads)
+        n = len(db.records(scop.fingerprint, params, target, args.threads))
     if rec is None:
         msg = f"no successful measurement of {scop.name} {params} on {target} in the database"
         print(json.dumps({"error": msg}) if args.json else msg)
         return 1
     out = {"kernel": scop.name, "params": params, "target": target, "measurements": n,
-           "best_time": rec.median, "candidate": json.loads(rec.candidate)}
+           "best_time": rec.median, "threads": rec.threads, "candidate": json.loads(rec.candidate)}
     if args.json:
         print(json.dumps(out, indent=2))
     else:

@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--timeout", type=float, default=None, help="seconds to build / to run one candidate")
     p.add_argument("--no-transfer", action="store_true", help="do not start from other kernels' records")
-    p.add_argument("--target-device", default="cpu", dest="device", help="cpu (default)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads of the measured kernels (default: every core; part of the record key)")
+    p.add_argument("--target-device", default="cpu", dest="device", help="cpu (default) or cuda")
     p.add_argument("--plot", help="write best-so-far GFLOP/s vs trials to this PNG")
     p.add_argument("--json", action="store_true", help="print the result as JSON (no progress bar)")
     p.set_defaults(handler=run)
@@ -40,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = tune(scop, args.device, params, trials=args.trials, db=args.db, seed=args.seed,
                       strategy=args.strategy, batch_size=args.batch_size, transfer=not args.no_transfer,
-                      timeout=args.timeout, resume=args.resume, progress=bar.update if bar else None)
+                      timeout=args.timeout, resume=args.resume, progress=bar.update if bar else None,
+                      threads=args.threads)
     finally:
         if bar is not None:
             bar.stop()
@@ -58,8 +61,11 @@ def summary(result) -> dict:  # type: ignore[no-untyped-def]
             "best_time": fin(best.seconds) if best else None, "best_gflops": fin(best.gflops) if best else None,
             "best_candidate": json.loads(best.candidate_json) if best else None,
             "baselines": {k: fin(v) for k, v in result.baselines.items()},
+            "target": result.target,
             "speedup_over_polly": fin(result.speedup_over("polly")),
-            "speedup_over_original": fin(result.speedup_over("original"))}
+            "speedup_over_original": fin(result.speedup_over("original")),
+            **({"speedup_over_default_mapping": fin(result.speedup_over("default"))}
+               if "default" in result.baselines else {})}
 
 
 def render(result) -> str:  # type: ignore[no-untyped-def]
@@ -69,9 +75,9 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
     if result.best is not None:
         lines.append(f"best: {result.best.seconds * 1e3:.3f} ms, {result.best.gflops:.2f} GFLOP/s")
         lines.append(f"  {result.best.candidate}")
-    for name in ("original", "polly"):
-        sp = s[f"speedup_over_{name}"]
-        lines.append(f"speedup over {name}: {sp:.2f}x" if sp else f"speedup over {name}: n/a")
+    for name in result.baselines:
+        sp = result.speedup_over(name)
+        lines.append(f"speedup over {name}: {sp:.2f}x" if math.isfinite(sp) else f"speedup over {name}: n/a")
     return "\n".join(lines)
 
 

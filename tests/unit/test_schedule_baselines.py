@@ -75,12 +75,24 @@ def test_pluto_wavefronts_stencils_to_find_parallelism():
     assert [t.op for t in cand.trace] == ["tile", "wavefront", "parallel"]
 
 
+def test_polly_micro_kernel_follows_polly_formula():
+    from polyopt.schedulers import BlisParams
+    avx2, avx512 = BlisParams.for_vector_bits(256), BlisParams.for_vector_bits(512)
+    assert (avx2.mr, avx2.nr, avx2.kc) == (4, 8, 256)          # anchors.md: AVX2 double
+    assert (avx512.mr, avx512.nr) == (8, 8)                     # clang-19 Polly on the AVX-512 host
+    assert (BlisParams.for_vector_bits(512, 4).mr, BlisParams.for_vector_bits(512, 4).nr) == (8, 16)
+
+
 def test_polly_applies_the_blis_recipe_to_gemm():
+    from polyopt.schedulers import BlisParams
     scop = _scop("gemm")
     assert matmul_statement(scop) is not None
-    cand = schedule(scop, "polly")
+    cand = schedule(scop, "polly", blis=BlisParams())
     tiles = [t.sizes for t in cand.trace if t.op == "tile"]
     assert (64, 256, 256) in tiles and (4, 8, 256) in tiles
+    host = BlisParams.for_host()
+    tiles = [t.sizes for t in schedule(scop, "polly").trace if t.op == "tile"]
+    assert (host.mc, host.nc, host.kc) in tiles and (host.mr, host.nr, host.kc) in tiles
     marks = {m for _, m in cand.apply(scop).marks()}
     assert {"promote:A", "promote:B", "unroll:4", "vectorize", "parallel"} <= marks
 

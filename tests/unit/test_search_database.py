@@ -74,3 +74,44 @@ def test_killed_tuning_resumes_without_loss_or_duplicates(tmp_path):
     assert len(cands) == len(set(cands))               # nothing measured twice
     assert {r.candidate: r.times for r in after if r.candidate in before} == before   # nothing lost
     assert len(after) >= max(12, len(before))
+
+
+_V1_SCHEMA = """
+CREATE TABLE measurements (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, workload TEXT NOT NULL, params TEXT NOT NULL, target TEXT NOT NULL,
+    candidate TEXT NOT NULL, feature_version INTEGER NOT NULL, times TEXT NOT NULL, error INTEGER NOT NULL,
+    error_msg TEXT NOT NULL DEFAULT '', seed INTEGER, versions TEXT NOT NULL, timestamp REAL NOT NULL,
+    features TEXT NOT NULL DEFAULT '[]', UNIQUE (workload, params, target, candidate));
+CREATE INDEX measurements_task ON measurements (workload, params, target);
+"""
+
+
+def test_schema1_file_is_migrated_without_losing_rows_and_threads_is_part_of_the_key(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "v1.db"
+    con = sqlite3.connect(path)
+    con.executescript(_V1_SCHEMA)
+    for i in range(5):
+        con.execute("INSERT INTO measurements (workload, params, target, candidate, feature_version, times, "
+                    "error, versions, timestamp, features) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    ("w", params_key({"N": 8}), "cpu:x", f'{{"c":{i}}}', 1, f"[{i + 1.0}]", 0, "{}", 1.0,
+                     "[0.5]"))
+    con.commit()
+    con.close()
+    db = Database(path)
+    old = db.records()
+    assert len(old) == 5 and {r.threads for r in old} == {0} and old[0].features == (0.5,)
+    assert db.best("w", {"N": 8}, "cpu:x").candidate == '{"c":0}'
+    # the same candidate measured with 2 threads is a new row; with 2 threads again it is not
+    r2 = TuningRecord("w", params_key({"N": 8}), "cpu:x", '{"c": 0}', 1, (0.25,), 0, threads=2)
+    assert db.add(r2) and not db.add(r2)
+    assert len(db.records("w", {"N": 8}, "cpu:x", threads=2)) == 1
+    assert len(db.records("w", {"N": 8}, "cpu:x", threads=0)) == 5
+    assert db.best("w", {"N": 8}, "cpu:x").threads == 2
+    db.close()
+    again = Database(path)                          # reopening a migrated file changes nothing
+    assert again.count() == 6
+    assert again._conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    rt = TuningRecord.from_json(r2.to_json())
+    assert rt.threads == 2 and rt == r2

@@ -38,3 +38,36 @@ def test_different_nests_different_features():
     for i in range(len(vs)):
         for k in range(i + 1, len(vs)):
             assert not np.array_equal(vs[i], vs[k]), (cands[i], cands[k])
+
+
+def test_structure_cache_gives_the_features_of_a_fresh_loop_ast():
+    """Candidates that differ only in marks reuse one generated loop AST, re-annotated; the features
+    must equal those of the loop AST generated for the candidate itself."""
+    import numpy as np
+
+    from polyopt.search import backend
+    from polyopt.search.features import extract
+    from polyopt.search.featurize import Featurizer
+    from polyopt.search.space import SearchSpace
+    from polyopt.search.testing import gemm
+
+    scop, P = gemm(), {"NI": 40, "NJ": 48, "NK": 36}
+    space = SearchSpace(scop, P)
+    fz = Featurizer(scop, P)
+    rng = np.random.default_rng(5)
+    p = space.sample(rng)
+    names = [k.name for k in space.bases[p[0]].knobs]
+    marks_only = [j for j, n in enumerate(names) if n.split(".")[-1] in ("vec", "reassoc", "unroll", "parallel")]
+    points = [p]
+    for _ in range(40):
+        b, vals = points[-1]
+        j = marks_only[int(rng.integers(len(marks_only)))]
+        choices = space.bases[b].knobs[j].choices
+        q = (b, vals[:j] + (choices[int(rng.integers(len(choices)))],) + vals[j + 1:])
+        if space.is_legal(q):
+            points.append(q)
+    for q in points:
+        got = fz.one(space.candidate(q), space.key(q), space.schedule(q))
+        want = extract(backend.loop_program(scop, space.schedule(q), P))
+        np.testing.assert_allclose(got, want, err_msg=str(space.describe(q)))
+    assert fz.n_reused > 0

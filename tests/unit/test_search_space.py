@@ -42,3 +42,25 @@ def test_illegal_points_are_filtered():
     assert perms == ((0, 1),)
     for q in space.neighbours(space.sample(np.random.default_rng(0))):
         assert "parallel" not in space.candidate(q).to_json() or is_legal(scop, space.candidate(q).apply(scop))
+
+
+def test_fast_legality_agrees_with_checking_every_step():
+    """The shape-memoized legality shortcut gives the same verdicts as the full check, and every point
+    it admits passes SearchSpace.verify (a full replay with every step checked)."""
+    import numpy as np
+
+    from polyopt.search.space import SearchSpace
+    from polyopt.search.testing import gemm, seidel1d
+
+    for scop, params in ((gemm(), {"NI": 40, "NJ": 48, "NK": 36}), (seidel1d(), {"T": 20, "N": 60})):
+        fast = SearchSpace(scop, params, fast_legality=True)
+        slow = SearchSpace(scop, params, fast_legality=False)
+        rng = np.random.default_rng(1)
+        points = [fast.raw_sample(rng) for _ in range(60)]
+        for p in points:       # mutations of a few legal points too: these share trace shapes
+            if fast.is_legal(p):
+                points += [fast.mutate(p, rng) for _ in range(3)]
+                break
+        verdicts = [(fast.is_legal(p), slow.is_legal(p)) for p in points]
+        assert all(a == b for a, b in verdicts), [p for p, (a, b) in zip(points, verdicts) if a != b]
+        assert all(fast.verify(p) for p in points if fast.is_legal(p)) and fast.fast_legality
