@@ -42,16 +42,18 @@ class GpuMapping:
     """Mapping options (the GPU search space). Per-dimension tuples are in x, y, z order; x is the
     dimension chosen for coalescing.
 
-    tile:       points of the mapped parallel loops per block
-    threads:    block dimensions; the register tile per thread is tile/threads along each dimension
-    seq_tile:   tile size of the non-parallel members of a permutable mapped band (gemm's k); 0: untiled
-    coarsening: "cyclic" or "blocked" distribution of a block's points over its threads
-    shared:     True (promote read-only arrays with reuse), False, or the names of arrays to promote
-    private:    keep a thread's tile of written arrays (accumulators) in registers
-    unroll:     unroll factor of the innermost sequential point loop (0: unroll it fully when it is a
-                single-member tile of at most 16 points, else leave it to nvcc; 1: never)
-    shared_layout: store shared tiles so that a thread's register-tile operands are contiguous (the
-                thread-indexed dimension innermost, swizzled for cyclic coarsening): 128-bit shared loads
+    Fields::
+
+        tile:       points of the mapped parallel loops per block
+        threads:    block dimensions; the register tile per thread is tile/threads along each dimension
+        seq_tile:   tile size of the non-parallel members of a permutable mapped band (gemm's k); 0: untiled
+        coarsening: "cyclic" or "blocked" distribution of a block's points over its threads
+        shared:     True (promote read-only arrays with reuse), False, or the names of arrays to promote
+        private:    keep a thread's tile of written arrays (accumulators) in registers
+        unroll:     unroll factor of the innermost sequential point loop (0: unroll it fully when it is a
+                    single-member tile of at most 16 points, else leave it to nvcc; 1: never)
+        shared_layout: store shared tiles so that a thread's register-tile operands are contiguous (the
+                    thread-indexed dimension innermost, swizzled for cyclic coarsening): 128-bit shared loads
     """
 
     tile: tuple[int, ...] = (32, 32, 4)
