@@ -399,27 +399,9 @@ def _is_kernel_root(n) -> bool:
 
 # ----------------------------------------------------------------------------------------------- program
 
-def _sanitize(nodes, valid: set[tuple[str, str]]) -> tuple:
-    """Drop gpu annotations that slid onto another loop because isl removed a one-iteration loop."""
-    out = []
-    for n in nodes:
-        if isinstance(n, For):
-            ann = tuple(a for a in n.annotations if not (a.startswith(("gpu:block", "gpu:thread"))
-                                                          and (a, n.iterator) not in valid))
-            n = replace(n, annotations=ann, body=_sanitize(n.body, valid))
-        elif isinstance(n, If):
-            n = replace(n, then=_sanitize(n.then, valid), orelse=_sanitize(n.orelse, valid))
-        elif isinstance(n, Mark):
-            n = replace(n, body=_sanitize(n.body, valid))
-        out.append(n)
-    return tuple(out)
-
-
-def build_gpu_program(prog: LoopProgram, options: GpuMapping,
-                      valid_marks: set[tuple[str, str]] | None = None) -> GpuProgram:
-    """Split a mapped LoopProgram into host code and kernels."""
-    if valid_marks is not None:
-        prog = replace(prog, body=_sanitize(prog.body, valid_marks))
+def build_gpu_program(prog: LoopProgram, options: GpuMapping) -> GpuProgram:
+    """Split a mapped LoopProgram into host code and kernels (loop_ast attaches each gpu mark to the
+    loop of its own schedule dimension only)."""
     scop = prog.scop
     pv = prog.params
     param_cons = [f"{p} = {v}" for p, v in pv.items()]

@@ -538,22 +538,3 @@ def original_schedule(scop: Scop) -> isl.Schedule:
             out = out.sequence(p)
         return out
     return build(list(scop.statements), 0)
-
-
-def mark_iterators(sched: isl.Schedule) -> set[tuple[str, str]]:
-    """(mark, loop iterator) pairs for the gpu marks of a tree. isl names loops c<depth> and drops loops
-    with a single iteration; a mark above a dropped loop would otherwise attach to an inner loop."""
-    out: set[tuple[str, str]] = set()
-
-    def walk(n: isl.ScheduleNode, depth: int) -> None:
-        t = n.get_type()
-        if t == isl.schedule_node_type.mark:
-            name = n.mark_get_id().get_name()
-            if name.startswith("gpu:"):
-                out.add((name, f"c{depth}"))
-        if t == isl.schedule_node_type.band:
-            depth += n.band_n_member()
-        for c in range(n.n_children()):
-            walk(n.child(c), depth)
-    walk(sched.get_root(), 0)
-    return out
