@@ -5,13 +5,18 @@ to reach 95% of the best found, tuned speedup over the polly / pluto baselines, 
 ranking accuracy of the cost model (leave one kernel out, trained on the other kernels' records).
 
     python benchmarks/bench_search.py --trials 64 --seeds 3 --size MEDIUM
+    python benchmarks/bench_search.py --size BENCH --trials 120 --seeds 1 --transfer gemm,lu,heat-3d \
+        --out benchmarks/results/search_bench        # issue 5's kernels at sizes that run 0.05-1 s
     python benchmarks/bench_search.py --trials 16 --seeds 1 --kernels gemm,jacobi-2d --size SMALL   # quick
     python benchmarks/bench_search.py --kernels gemm,2mm,jacobi-2d,seidel-2d --trials 64 --seeds 2 \
         --threads 1 --transfer seidel-2d --out benchmarks/results/search_medium
 
 --out PREFIX writes PREFIX.txt (the printed tables) and PREFIX_<kernel>.png (mean best-so-far curves).
---transfer K: after the runs, tune K once more (seed 0, model) starting from a model trained on the other
-kernels' records, and compare its trials-to-95% with the seed-0 run without transfer.
+--size BENCH: the per-kernel sizes of benchmarks/search_sizes.py (original schedule 0.05-1 s).
+--transfer K1,K2: after the runs, tune each K once more (seed 0, model) starting from a model trained on
+the other kernels' records (all strategies), and compare its trials-to-95% with the seed-0 run without.
+The ranking accuracy is measured on the random-search records (a uniform sample of each kernel's space),
+with the model trained on the random-search records of the other kernels.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ import tempfile
 import time
 
 import numpy as np
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from search_sizes import BENCH_SIZES  # noqa: E402
 
 KERNELS = ("gemm", "2mm", "syrk", "lu", "jacobi-2d", "seidel-2d", "heat-3d")
 
@@ -80,12 +88,14 @@ def _trials_to(curve: list[float], frac: float, best: float) -> int | None:
     return None
 
 
-def _loko(db_path: str) -> dict[str, float]:
+def _loko(db_paths: list[str]) -> dict[str, float]:
     """Leave-one-kernel-out pairwise ranking accuracy from the records' stored features."""
     from polyopt.search.cost_model import XGBoostCostModel, pairwise_accuracy
     from polyopt.search.database import Database
+    from polyopt.search.features import FEATURE_VERSION
 
-    recs = [r for r in Database(db_path).records() if r.features]
+    recs = [r for p in db_paths for r in Database(p).records()
+            if r.features and r.feature_version == FEATURE_VERSION]
     work = sorted({r.workload for r in recs})
     out = {}
     for w in work:
@@ -121,9 +131,11 @@ def main() -> None:
     db = args.db or tempfile.mktemp(suffix=".db")
     names = {}
     seed0 = {}
+    summary: dict[str, dict[str, float]] = {}
     for k in args.kernels.split(","):
         scop = load_scop(f"suite:{k}")
-        params = {p: v for p, v in suite_params(f"suite:{k}", args.size).items() if p in scop.params}
+        params = BENCH_SIZES[k] if args.size.upper() == "BENCH" else \
+            {p: v for p, v in suite_params(f"suite:{k}", args.size).items() if p in scop.params}
         names[scop.fingerprint] = k
         rows = {}
         for strategy, budget in (("model", args.trials), ("random", 2 * args.trials)):
@@ -155,15 +167,31 @@ def main() -> None:
             say(f"  {s:6s} trials={n:4d} best-so-far GFLOP/s @1/8,1/4,1/2,end: "
                   f"{', '.join(f'{v:.2f}' for v in marks)}  trials-to-95%: {t95}  "
                   f"speedup: " + ", ".join(f"{b} {v:.2f}x" for b, v in sp.items()))
-    acc = _loko(db)
-    say("\nleave-one-kernel-out pairwise ranking accuracy (model seed-0 records):",
+            summary.setdefault(s, {}).update({f"{k}:{b}": v for b, v in sp.items()})
+    for s, sp in summary.items():
+        for b in ("polly", "pluto", "original"):
+            vals = [v for key, v in sp.items() if key.endswith(":" + b) and v == v and v > 0]
+            if vals:
+                say(f"geomean tuned speedup ({s}) over {b}: {math.exp(np.mean(np.log(vals))):.2f}x "
+                    f"over {len(vals)} kernels")
+    acc = _loko([f"{db}.random{seed}" for seed in range(args.seeds)])
+    say("\nleave-one-kernel-out pairwise ranking accuracy (random-search records):",
         {names.get(w, w): round(a, 3) for w, a in acc.items()},
         f"mean {np.mean(list(acc.values())):.3f}" if acc else "")
-    if args.transfer and args.transfer in seed0:
-        scop, params, curve_plain, best = seed0[args.transfer]
+    for tk in (args.transfer.split(",") if args.transfer else []):
+        if tk not in seed0:
+            continue
+        scop, params, curve_plain, best = seed0[tk]
         tdb = tempfile.mktemp(suffix=".db")
         shutil.copy(db, tdb)
         con = sqlite3.connect(tdb)
+        for other in [f"{db}.random{seed}" for seed in range(args.seeds)]:
+            con.execute("ATTACH DATABASE ? AS o", (other,))
+            cols = ("workload, params, target, candidate, feature_version, times, error, error_msg, seed, "
+                    "versions, timestamp, features, threads")
+            con.execute(f"INSERT OR IGNORE INTO measurements ({cols}) SELECT {cols} FROM o.measurements")
+            con.commit()
+            con.execute("DETACH DATABASE o")
         con.execute("DELETE FROM measurements WHERE workload = ?", (scop.fingerprint,))
         n_other = con.execute("SELECT COUNT(*) FROM measurements").fetchone()[0]
         con.commit()
@@ -171,9 +199,10 @@ def main() -> None:
         r = _tune(scop, params, tdb, args.trials, 0, "model", args.batch, args.threads, transfer=True)
         curve_t = r.best_curve()
         best = max(best, curve_t[-1] if curve_t else 0.0)
-        say(f"\ntransfer on {args.transfer} ({n_other} records of the other kernels): trials-to-95% "
+        say(f"\ntransfer on {tk} ({n_other} records of the other kernels): trials-to-95% "
             f"with transfer {_trials_to(curve_t, 0.95, best)}, without {_trials_to(curve_plain, 0.95, best)}; "
-            f"trials-to-90% with {_trials_to(curve_t, 0.90, best)}, without {_trials_to(curve_plain, 0.90, best)}")
+            f"trials-to-90% with {_trials_to(curve_t, 0.90, best)}, without {_trials_to(curve_plain, 0.90, best)}; "
+            f"best {curve_t[-1] if curve_t else 0:.2f} vs {curve_plain[-1] if curve_plain else 0:.2f} GFLOP/s")
     say(f"total wall time {time.time() - t_start:.0f} s")
 
 

@@ -13,6 +13,12 @@ not a feature lookup; legality of a move is cheap once its trace shape is known 
 legality). Measured on the 2-core machine: 13.7 proposals/s for gemm, 4.7 for jacobi-2d, so 16 x 20 is
 what a round of 64 measurements affords. The fields of SAOptions restore AutoTVM's sizes. The GPU space
 (polyopt.search.gpu) scores from knob-level features without a build and uses 32 x 40.
+
+Elites: the tuner passes the best measured points of the task; each round, up to `elite_chains` chains
+restart from them (the chains with the lowest predicted score give way). With few chains and steps,
+annealing from random starts rarely reaches the region measurements already found good; starting
+there makes each round a model-filtered local search around the incumbents (Ansor's evolutionary search
+does the same with its population), while the other chains keep exploring.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ class SAOptions:
     epsilon: float = 0.05
     diversity: float = 0.5        # weight of the knob-coverage bonus (0: pure top-k)
     pool_factor: int = 3          # the diverse pick looks at the top pool_factor x batch points
+    elite_chains: int = 0         # chains restarted from the best measured points each round
 
 
 class SimulatedAnnealing(Generic[P]):
@@ -58,20 +65,28 @@ class SimulatedAnnealing(Generic[P]):
         self.rng = np.random.default_rng(seed)
         self.chains: list[P] = []
 
-    def next_batch(self, score: ScoreFn, batch_size: int, exclude: set[str]) -> list[P]:
-        """Up to batch_size new points (keys not in exclude); exclude is updated with them."""
+    def next_batch(self, score: ScoreFn, batch_size: int, exclude: set[str],
+                   elites: Sequence[P] = ()) -> list[P]:
+        """Up to batch_size new points (keys not in exclude); exclude is updated with them. elites: the
+        best measured points, best first (see the module docstring)."""
         opts = self.options
         n_random = int(round(opts.epsilon * batch_size)) if batch_size >= 4 else 0
-        visited = self._anneal(score, exclude)
+        visited = self._anneal(score, exclude, list(elites)[:opts.elite_chains])
         chosen = self._pick(visited, batch_size - n_random, exclude)
         chosen += self._random(batch_size - len(chosen), exclude)
         return chosen
 
-    def _anneal(self, score: ScoreFn, exclude: set[str]) -> dict[str, tuple[float, P]]:
+    def _anneal(self, score: ScoreFn, exclude: set[str], elites: list[P]) -> dict[str, tuple[float, P]]:
         opts = self.options
         while len(self.chains) < opts.n_chains:
             self.chains.append(self.space.sample(self.rng))
         cur = np.asarray(score(self.chains), dtype=np.float64)
+        if elites:
+            keys = {self.space.key(p) for p in self.chains}
+            fresh = [e for e in elites if self.space.key(e) not in keys]
+            for k, e in zip(np.argsort(cur)[:len(fresh)], fresh):   # lowest-scored chains give way
+                self.chains[int(k)] = e
+            cur = np.asarray(score(self.chains), dtype=np.float64)
         visited: dict[str, tuple[float, P]] = {}
         self._visit(visited, self.chains, cur, exclude)
         last_top, still = self._top_keys(visited), 0

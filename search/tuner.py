@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 
 BASELINES = ("original", "polly")
 
+# A round proposes 16 points: 16 chains x 8 steps score ~150 candidates (~90 ms each, legality plus the
+# loop AST of the features), about as long as measuring the batch; half the chains restart from the
+# best measured points each round.
+CPU_SA = SAOptions(n_chains=16, n_steps=8, early_stop=4, elite_chains=8)
+
 
 @dataclass(frozen=True)
 class Trial:
@@ -133,6 +138,7 @@ class _State:
 
     history: list[Trial] = field(default_factory=list)
     exclude: set[str] = field(default_factory=set)
+    points: dict[str, Any] = field(default_factory=dict)   # candidate key -> space point (this session)
     X: list[np.ndarray] = field(default_factory=list)
     y: list[float] = field(default_factory=list)
     best_json: str | None = None
@@ -142,14 +148,14 @@ class _State:
 @dataclass(frozen=True)
 class TuneOptions:
     trials: int = 200
-    batch_size: int = 64
+    batch_size: int = 16
     strategy: str = "model"             # "model" | "random"
     seed: int = 0
     transfer: bool = True
     resume: bool = True
     baselines: tuple[str, ...] = BASELINES
     measure: MeasureOptions = field(default_factory=MeasureOptions)
-    sa: SAOptions = field(default_factory=SAOptions)
+    sa: SAOptions = field(default_factory=lambda: CPU_SA)
     xgb: XGBParams = field(default_factory=XGBParams)
     min_transfer_records: int = 64
 
@@ -263,11 +269,17 @@ class Tuner:
             from polyopt.search.explorer import random_batch
 
             return random_batch(self.space, self.rng, n, self.state.exclude)
-        return self.explorer.next_batch(self._score, n, self.state.exclude)
+        return self.explorer.next_batch(self._score, n, self.state.exclude, self._elites())
+
+    def _elites(self) -> list[Any]:
+        """Space points of the fastest successful measurements, fastest first."""
+        done = sorted((t.seconds, t.candidate) for t in self.state.history if t.error == 0)
+        return [self.state.points[c] for _, c in done if c in self.state.points]
 
     def _measure_points(self, points: list[Any]) -> None:
         points = [p for p in points if self.space.verify(p)]
         cands = [self.space.key(p) for p in points]
+        self.state.points.update(zip(cands, points))
         feats = [self.featurizer.one(self.space.candidate(p), k, self.space.schedule(p))
                  for p, k in zip(points, cands)]
 
@@ -333,7 +345,7 @@ class Tuner:
 
 
 def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = None, *, trials: int = 200,
-         db: Database | str | None = None, seed: int = 0, strategy: str = "model", batch_size: int = 64,
+         db: Database | str | None = None, seed: int = 0, strategy: str = "model", batch_size: int = 16,
          transfer: bool = True, timeout: float | None = None, resume: bool = True,
          progress: ProgressFn | None = None, measure_options: MeasureOptions | None = None,
          sa_options: SAOptions | None = None, baselines: tuple[str, ...] = BASELINES,
@@ -368,7 +380,7 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     if timeout is not None:
         mopts = replace(mopts, build_timeout=float(timeout), run_timeout=float(timeout))
     opts = TuneOptions(trials=trials, batch_size=batch_size, strategy=strategy, seed=seed, transfer=transfer,
-                       resume=resume, baselines=baselines, measure=mopts, sa=sa_options or SAOptions())
+                       resume=resume, baselines=baselines, measure=mopts, sa=sa_options or CPU_SA)
     own = not isinstance(db, Database)
     database = db if isinstance(db, Database) else Database(db)
     try:

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="continue a previous tuning of the same task: its measurements count as trials")
     p.add_argument("--strategy", choices=("model", "random"), default="model")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--timeout", type=float, default=None, help="seconds to build / to run one candidate")
     p.add_argument("--no-transfer", action="store_true", help="do not start from other kernels' records")
     p.add_argument("--threads", type=int, default=None,

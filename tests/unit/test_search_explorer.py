@@ -1,0 +1,44 @@
+"""The simulated-annealing explorer: elites restart chains where measurements found good points."""
+
+import numpy as np
+
+from polyopt.search.explorer import SAOptions, SimulatedAnnealing
+
+
+class Line:
+    """Points 0..9999; a move goes at most 3 steps; knobs are the point itself."""
+
+    def sample(self, rng):
+        return int(rng.integers(10000))
+
+    def mutate(self, p, rng):
+        return int(min(9999, max(0, p + int(rng.integers(-3, 4)))))
+
+    def key(self, p):
+        return str(p)
+
+    def knobs(self, p):
+        return (p,)
+
+
+def score(points):
+    return -np.abs(np.asarray(points, dtype=float) - 5000.0)
+
+
+def test_elite_chains_search_around_the_best_measured_points():
+    opts = SAOptions(n_chains=4, n_steps=3, early_stop=10, epsilon=0.0, elite_chains=2)
+    near = SimulatedAnnealing(Line(), options=opts, seed=1).next_batch(score, 4, {"4998"}, elites=[4998])
+    assert min(abs(p - 5000) for p in near) <= 5, near             # the elite's chain found the peak
+    far = SimulatedAnnealing(Line(), options=opts, seed=1).next_batch(score, 4, set())
+    assert not any(abs(p - 5000) <= 10 for p in far), far          # random starts: nowhere near
+
+
+def test_elites_are_ignored_without_elite_chains_and_never_returned():
+    opts = SAOptions(n_chains=4, n_steps=3, early_stop=10, epsilon=0.0, elite_chains=0)
+    sa = SimulatedAnnealing(Line(), options=opts, seed=1)
+    far = sa.next_batch(score, 4, set(), elites=[4998])
+    assert not any(abs(p - 5000) <= 10 for p in far)
+    opts = SAOptions(n_chains=4, n_steps=3, early_stop=10, epsilon=0.0, elite_chains=4)
+    exclude = {"4998"}
+    got = SimulatedAnnealing(Line(), options=opts, seed=2).next_batch(score, 4, exclude, elites=[4998])
+    assert 4998 not in got and all(str(p) in exclude for p in got)
