@@ -271,3 +271,23 @@ def test_polly_blis_schedule_packs_and_isolates_full_tiles(dt: DType) -> None:
     assert "A.packed" in raw and "B.packed" in raw
     out, ref = run_gemm(kernel, dt, 37, 45, 29, seed=5)
     assert np.allclose(out, ref, rtol=RTOL[dt])
+
+
+@pytest.mark.parametrize("name", _suite_names())
+def test_suite_kernel_random_search_candidates(name: str) -> None:
+    """Two random legal points of the tuner's search space per suite kernel (tiles that do not divide the
+    MINI extents, register tiles, vector and unroll marks, parallel loops, full-tile separation),
+    compiled by the LLVM backend, against the Python reference with NaN-poisoned outputs."""
+    from polyopt.search.space import SearchSpace
+
+    k, scop, inputs, ref = _suite_case(name)
+    params = {p: int(inputs[p]) for p in scop.params}
+    space = SearchSpace(scop, params)
+    rng = np.random.default_rng(sum(map(ord, name)))
+    for _ in range(2):
+        cand = space.candidate(space.sample(rng))
+        got = {a: (v.copy() if isinstance(v, np.ndarray) else v) for a, v in inputs.items()}
+        compile_kernel(scop, cand, "cpu", params=params, threads=2)(**got)
+        rtol = max(k.rtol, 1e-9)
+        for o in k.outputs:
+            assert np.allclose(got[o], ref[o], rtol=rtol, atol=rtol, equal_nan=False), (cand.to_json(), o)
