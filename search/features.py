@@ -1,13 +1,19 @@
 """Features of a transformed loop nest (AutoTVM's "itervar" features over polyopt's loop AST).
 
-For the dominant statement site (the one with the most instances), per loop level (outermost first,
-padded to MAX_DEPTH): extent, level, annotation one-hot (serial, parallel, vector, unroll, gpu block,
+For the dominant statement site (the one with the most instances), per loop level (innermost first, so
+that the loops that matter most line up across kernels of different depth; padded to MAX_DEPTH): extent,
+level, annotation one-hot (serial, parallel, vector, unroll, gpu block,
 gpu thread), unroll factor, top-down and bottom-up trip-count products; per array access slot (the
 write first, then reads in body order; MAX_ACCESSES slots): stride of that loop in elements, footprint in
 elements and in cache lines of one iteration of that loop (analytic box of the affine subscripts over
-the inner loops' extents), reuse (accesses per element of footprint). Totals over all statement sites:
-flops, bytes (compulsory: distinct array elements), arithmetic intensity, loops, sites, parallel work per
-thread. Every value goes through log2(x + 1). FEATURE_VERSION changes whenever the layout changes.
+the inner loops' extents), reuse (accesses per element of footprint); the working set of one iteration of
+that loop (all accesses, in cache lines). Totals over all statement sites: flops, bytes (compulsory:
+distinct array elements), arithmetic intensity, loops, sites, parallel work per thread; and an analytic
+memory-traffic estimate per cache level (host L1/L2/L3 sizes): the data of one iteration of the
+outermost loop whose iteration working set fits in the cache is assumed loaded once per iteration, so
+traffic = iterations of that loop x its working set, reported as bytes per flop. Those numbers mean the
+same on every kernel, which is what lets a model trained on some kernels rank another's candidates.
+Every value goes through log2(x + 1). FEATURE_VERSION changes whenever the layout changes.
 """
 
 from __future__ import annotations
@@ -25,15 +31,28 @@ from polyopt.model import Scop
 from polyopt.search.inputs import array_shape
 from polyopt.search.loopinfo import Leaf, body_flops, dim_coefficients, leaves
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 MAX_DEPTH = 10
 MAX_ACCESSES = 4
 CACHE_LINE = 64
 _ANNOT = ("serial", "parallel", "vector", "unroll", "gpu_block", "gpu_thread")
-_LOOP_FIELDS = ("extent", "level", *(f"ann_{a}" for a in _ANNOT), "unroll_factor", "prod_outer", "prod_inner")
+_LOOP_FIELDS = ("extent", "level", *(f"ann_{a}" for a in _ANNOT), "unroll_factor", "prod_outer", "prod_inner",
+                "ws_lines")
 _ACC_FIELDS = ("stride", "footprint", "lines", "reuse")
 _TOTALS = ("flops", "bytes", "intensity", "n_loops", "n_sites", "depth", "work_per_thread",
-           "inner_lines", "parallel_extent", "vector_extent", "vector_stride_max", "unroll_product")
+           "inner_lines", "parallel_extent", "vector_extent", "vector_stride_max", "unroll_product",
+           "traffic_l1_per_flop", "traffic_l2_per_flop", "traffic_l3_per_flop", "inner_stride_max",
+           "inner_unit_stride", "inner_extent", "inner_reduction", "inner_vectorizable",
+           "est_compute_per_flop", "est_memory_per_flop", "est_cycles_per_flop")
+
+# Analytic estimate (cycles per flop of the dominant statement): compute at VECTOR_LANES flops per cycle
+# when the innermost loop can vectorize (unit or zero strides, and no reduction unless the vector mark
+# allows reassociation), else 1; memory: loads from L1 (every access, vectorized or not), and the
+# traffic into L1, L2 and L3, each over the bandwidth of the level it comes from (bytes per cycle); the
+# estimate is the larger of the two (a roofline). Only ratios matter to the ranking model.
+VECTOR_LANES = 8.0
+SCALAR_LOAD_BYTES_PER_CYCLE = 16.0             # two 8-byte loads a cycle from L1
+BYTES_PER_CYCLE = (32.0, 16.0, 4.0)            # L2 -> L1, L3 -> L2, DRAM -> L3
 
 
 @lru_cache(maxsize=1)
@@ -97,33 +116,87 @@ def _footprint(acc: X.Access, shape: tuple[int, ...], itemsize: int, leaf: Leaf,
 
 
 def _level_features(program: LoopProgram, leaf: Leaf, shapes: dict[str, tuple[int, ...]],
-                    sizes: dict[str, int]) -> np.ndarray:
+                    sizes: dict[str, int]) -> tuple[np.ndarray, list[float]]:
+    """Rows per loop level, innermost loop first; and the working set (bytes) of one iteration of each
+    loop, outermost first, with the whole nest's working set first (index 0 = whole nest)."""
     width = len(_LOOP_FIELDS) + MAX_ACCESSES * len(_ACC_FIELDS)
     out = np.zeros((MAX_DEPTH, width))
     env = dict(leaf.env)
-    accs = _accesses(program, leaf)[:MAX_ACCESSES]
+    every = _accesses(program, leaf)
+    accs = every[:MAX_ACCESSES]
     extents = [lv.extent for lv in leaf.loops]
-    for k, lv in enumerate(leaf.loops[:MAX_DEPTH]):
+    depth = len(leaf.loops)
+    ws_bytes = [sum(_footprint(a, shapes.get(a.array, ()), sizes.get(a.array, 8), leaf, env, 0)[1]
+                    for a in _distinct(every)) * CACHE_LINE]
+    for k, lv in enumerate(leaf.loops):
+        ws_lines = sum(_footprint(a, shapes.get(a.array, ()), sizes.get(a.array, 8), leaf, env, k + 1)[1]
+                       for a in _distinct(every))
+        ws_bytes.append(ws_lines * CACHE_LINE)
+        row_index = depth - 1 - k
+        if row_index >= MAX_DEPTH:
+            continue
         hot, unroll = _annotation(lv.loop)
         outer = float(np.prod(extents[:k + 1]))
         inner = float(np.prod(extents[k:]))
-        row = [lv.extent, k, *hot, unroll, outer, inner]
+        row = [lv.extent, depth - 1 - k, *hot, unroll, outer, inner, ws_lines]
         for acc in accs:
             shape = shapes.get(acc.array, ())
-            coef = dim_coefficients(acc, lv.loop.iterator, env)
-            stride = 0.0
-            for d, c in enumerate(coef):
-                stride += abs(c) * float(np.prod(shape[d + 1:])) if d < len(shape) else abs(c)
             elems, lines = _footprint(acc, shape, sizes.get(acc.array, 8), leaf, env, k + 1)
             touches = float(np.prod(extents[k + 1:])) if k + 1 < len(extents) else 1.0
-            row += [stride * lv.loop.step, elems, lines, touches / max(elems, 1.0)]
+            row += [_stride(acc, shape, lv.loop.iterator, env) * lv.loop.step, elems, lines,
+                    touches / max(elems, 1.0)]
         row += [0.0] * (width - len(row))
-        out[k] = row
+        out[row_index] = row
+    return out, ws_bytes
+
+
+def _stride(acc: X.Access, shape: tuple[int, ...], iterator: str, env: dict[str, float]) -> float:
+    """Elements between the addresses of consecutive iterations of the loop (row-major)."""
+    coef = dim_coefficients(acc, iterator, env)
+    return sum(abs(c) * float(np.prod(shape[d + 1:])) if d < len(shape) else abs(c) for d, c in enumerate(coef))
+
+
+def _distinct(accs: list[X.Access]) -> list[X.Access]:
+    """Accesses with duplicates removed (a read of the written element counts once)."""
+    seen: set[str] = set()
+    out = []
+    for a in accs:
+        key = repr(a)
+        if key not in seen:
+            seen.add(key)
+            out.append(a)
     return out
 
 
+@lru_cache(maxsize=1)
+def cache_sizes() -> tuple[float, float, float]:
+    """Host data cache sizes in bytes (L1d and L2 per core, L3), with Zen-like defaults."""
+    out = []
+    for name, default in (("SC_LEVEL1_DCACHE_SIZE", 48 << 10), ("SC_LEVEL2_CACHE_SIZE", 1 << 20),
+                          ("SC_LEVEL3_CACHE_SIZE", 32 << 20)):
+        try:
+            v = os.sysconf(name)
+        except (ValueError, OSError):
+            v = 0
+        out.append(float(v if v and v > 0 else default))
+    return out[0], out[1], out[2]
+
+
+def traffic(leaf: Leaf, ws_bytes: list[float], cache: float) -> float:
+    """Bytes moved into a cache of `cache` bytes: per iteration of the outermost loop whose iteration
+    working set fits, that working set (the whole nest's once, when it fits as a whole)."""
+    if ws_bytes[0] <= cache:
+        return ws_bytes[0]
+    iterations = 1.0
+    for k, lv in enumerate(leaf.loops):
+        iterations *= max(lv.extent, 1.0)
+        if ws_bytes[k + 1] <= cache:
+            return iterations * ws_bytes[k + 1]
+    return iterations * ws_bytes[-1]
+
+
 def _totals(program: LoopProgram, sites: list[Leaf], shapes: dict[str, tuple[int, ...]],
-            sizes: dict[str, int], threads: int) -> list[float]:
+            sizes: dict[str, int], threads: int, ws_bytes: list[float]) -> list[float]:
     flops = 0.0
     loops_seen: set[int] = set()
     for leaf in sites:
@@ -150,8 +223,26 @@ def _totals(program: LoopProgram, sites: list[Leaf], shapes: dict[str, tuple[int
         inner_lines += _footprint(acc, shapes.get(acc.array, ()), sizes.get(acc.array, 8), main, env,
                                   max(last, 0))[1]
     unroll = float(np.prod([lv.loop.unroll for lv in main.loops]))
+    main_flops = max(main.instances * body_flops(program.scop.statement(main.call.statement).value), 1.0)
+    per_flop = [traffic(main, ws_bytes, c) / main_flops for c in cache_sizes()]
+    inner_stride, reduction, vectorizable = 0.0, 0.0, 0.0
+    if main.loops:
+        innermost = main.loops[-1].loop
+        strides = [_stride(a, shapes.get(a.array, ()), innermost.iterator, env) * innermost.step
+                   for a in _accesses(program, main)]
+        inner_stride = max(strides, default=0.0)
+        reduction = float(bool(strides) and strides[0] == 0.0 and main.loops[-1].extent > 1)
+        reassoc = any(a == "vectorize:reassoc" for a in innermost.annotations)
+        vectorizable = float(inner_stride <= 1.0 and (not reduction or reassoc) and main.loops[-1].extent >= 4)
+    compute = 1.0 / (VECTOR_LANES if vectorizable else 1.0)
+    loads = main.instances * sum(sizes.get(a.array, 8) for a in _accesses(program, main)) / main_flops
+    load_cycles = loads / (SCALAR_LOAD_BYTES_PER_CYCLE * (VECTOR_LANES if vectorizable else 1.0))
+    memory = max([load_cycles] + [t / b for t, b in zip(per_flop, BYTES_PER_CYCLE)])
     return [flops, nbytes, flops / max(nbytes, 1.0), len(loops_seen), len(sites), len(main.loops), work,
-            inner_lines, par_ext, vec[0].extent if vec else 0.0, vstride, unroll]
+            inner_lines, par_ext, vec[0].extent if vec else 0.0, vstride, unroll,
+            *(1000.0 * t for t in per_flop), inner_stride, float(inner_stride <= 1.0),
+            main.loops[-1].extent if main.loops else 0.0, reduction, vectorizable,
+            1000.0 * compute, 1000.0 * memory, 1000.0 * max(compute, memory)]
 
 
 def extract(program: LoopProgram, *, threads: int | None = None) -> np.ndarray:
@@ -164,8 +255,9 @@ def extract(program: LoopProgram, *, threads: int | None = None) -> np.ndarray:
     if not sites:
         return np.zeros(n_features())
     main = max(sites, key=lambda lf: lf.instances)
-    levels = _level_features(program, main, shapes, sizes).ravel()
-    totals = np.asarray(_totals(program, sites, shapes, sizes, threads or os.cpu_count() or 1))
+    levels, ws_bytes = _level_features(program, main, shapes, sizes)
+    totals = np.asarray(_totals(program, sites, shapes, sizes, threads or os.cpu_count() or 1, ws_bytes))
+    levels = levels.ravel()
     vec = np.concatenate([levels, totals])
     return np.log2(np.abs(vec) + 1.0) * np.sign(vec)
 

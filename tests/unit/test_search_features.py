@@ -71,3 +71,42 @@ def test_structure_cache_gives_the_features_of_a_fresh_loop_ast():
         want = extract(backend.loop_program(scop, space.schedule(q), P))
         np.testing.assert_allclose(got, want, err_msg=str(space.describe(q)))
     assert fz.n_reused > 0
+
+
+def _value(v, name):
+    return float(v[feature_names().index(name)])
+
+
+def test_levels_are_listed_innermost_first():
+    """Row L0 is the innermost loop whatever the depth: the test gemm (i, j, k) has k innermost, where
+    B[k][j] strides by NJ; interchanged to (i, k, j), j is innermost and every access has stride 0 or 1."""
+    v = feats(Candidate("original"))
+    assert _value(v, "L0.extent") == np.log2(P["NK"] + 1)
+    assert _value(v, "L0.level") == 0.0
+    assert _value(v, "total.inner_unit_stride") == 0.0
+    swapped = feats(Candidate("original", (Join((0,)), Join((0,)), Permute((0,), (0, 2, 1)))))
+    assert _value(swapped, "L0.extent") == np.log2(P["NJ"] + 1)
+    assert _value(swapped, "total.inner_unit_stride") == 1.0
+
+
+def test_cache_traffic_estimate_drops_with_tiling_when_data_exceeds_the_cache(monkeypatch):
+    """With an L1 far smaller than the arrays, tiling gemm cuts the estimated L1 traffic per flop."""
+    from polyopt.search import features as F
+
+    monkeypatch.setattr(F, "cache_sizes", lambda: (4096.0, 16384.0, 65536.0))
+    j = (Join((0,)), Join((0,)))
+    plain = feats(Candidate("original", j))
+    tiled = feats(Candidate("original", j + (Tile((0,), (8, 8, 8)),)))
+    assert _value(tiled, "total.traffic_l1_per_flop") < _value(plain, "total.traffic_l1_per_flop")
+    assert F.traffic.__doc__
+
+
+def test_traffic_is_the_working_set_of_the_outermost_fitting_iteration():
+    from polyopt.search.features import traffic
+    from polyopt.search.loopinfo import Leaf, LoopLevel
+
+    leaf = Leaf(call=None, loops=(LoopLevel(None, 10.0, 0.0), LoopLevel(None, 20.0, 0.0)), env=())  # type: ignore[arg-type]
+    ws = [1e6, 5e4, 100.0]                  # whole nest, one iteration of loop 0, of loop 1
+    assert traffic(leaf, ws, 2e6) == 1e6            # everything fits: compulsory traffic
+    assert traffic(leaf, ws, 6e4) == 10 * 5e4       # an iteration of loop 0 fits
+    assert traffic(leaf, ws, 1e3) == 200 * 100.0    # only the body fits
