@@ -64,13 +64,15 @@ def tune_cuda(scop: Scop, params: Mapping[str, int], *, trials: int, db: Databas
     total_flops = flops if flops is not None else count_flops(scop, params)
     space = GpuSpace(scop, params, arch=arch)
     rng = np.random.default_rng(seed)
-    sa = SimulatedAnnealing(space, options=sa_options or SAOptions(n_chains=32, n_steps=40, early_stop=10),
-                            seed=seed)
+    sa = SimulatedAnnealing(space, options=sa_options or SAOptions(n_chains=32, n_steps=40, early_stop=10,
+                                                                   elite_chains=8), seed=seed)
     wl, pk = scop.fingerprint, params_key(params)
     history: list[Trial] = []
     X: list[np.ndarray] = []
     y: list[float] = []
     exclude = {r.candidate for r in db.records(wl, pk, target, 0)}
+    seeds = [p for p in space.seed_points() if space.key(p) not in exclude]
+    points: dict[str, Any] = {}                 # measured key -> space point (elites for the explorer)
     best: tuple[float, str] | None = None
     interrupted = False
 
@@ -106,12 +108,16 @@ def tune_cuda(scop: Scop, params: Mapping[str, int], *, trials: int, db: Databas
         baselines["default"] = res.median
         while len(history) < trials and (time_budget is None or time.time() - start < time_budget):
             n = min(batch_size, trials - len(history))
-            picked = _propose(space, sa, models, rng, n, exclude, build_workers)
+            elites = [points[k] for _, k in sorted((t.seconds, t.candidate) for t in history if t.error == 0)
+                      if k in points]
+            picked = _propose(space, sa, models, rng, n, exclude, build_workers, seeds=seeds[:n], elites=elites)
+            seeds = seeds[n:]
             if not picked:
                 break
             for key, point, built, feats in picked:
                 if time_budget is not None and time.time() - start > time_budget:
                     break
+                points[key] = point
                 note(key, measurer.measure(built.kernel), feats)
             models.refit(X, y)
     except KeyboardInterrupt:
@@ -166,15 +172,25 @@ class _Models:
 
 
 def _propose(space: GpuSpace, sa: SimulatedAnnealing, models: _Models, rng: np.random.Generator, n: int,
-             exclude: set[str], build_workers: int = 1) -> list[tuple[str, Any, Built, np.ndarray]]:
-    """n built, launchable, unmeasured points: SA on the analytic model, re-ranked by the full model."""
+             exclude: set[str], build_workers: int = 1, seeds: list[Any] | None = None,
+             elites: list[Any] | None = None) -> list[tuple[str, Any, Built, np.ndarray]]:
+    """n built, launchable, unmeasured points: SA on the analytic model (chains restarted from the
+    elites), re-ranked by the full model. Seed points (GpuSpace.seed_points) that launch go first,
+    whatever the models say; with strategy "random" they are not used."""
     pool_n = 2 * n
+    forced: list[Any] = []
+    if seeds and not models.random:
+        for p in seeds:
+            k = space.key(p)
+            if k not in exclude:
+                exclude.add(k)
+                forced.append(p)
     if models.ready and not models.random:
         def score(points: Any) -> np.ndarray:
             return models.fast.predict(np.asarray([space.features(p)[:N_ANALYTIC] for p in points]))
-        pool = sa.next_batch(score, pool_n, exclude)
+        pool = forced + sa.next_batch(score, max(0, pool_n - len(forced)), exclude, elites or ())
     else:
-        pool = random_batch(space, rng, pool_n, exclude)
+        pool = forced + random_batch(space, rng, max(0, pool_n - len(forced)), exclude)
     built: list[tuple[str, Any, Built, np.ndarray]] = []
 
     kernels: list[Any] = []
@@ -212,6 +228,8 @@ def _propose(space: GpuSpace, sa: SimulatedAnnealing, models: _Models, rng: np.r
     scores = models.full.predict(np.asarray([f for *_, f in built])) if (models.random or
                                                                          models.full.fitted) else \
         np.asarray([-i for i in range(len(built))], dtype=float)
+    forced_keys = {space.key(p) for p in forced}
+    scores = np.where([key in forced_keys for key, *_ in built], np.inf, scores)
     order = np.argsort(-np.asarray(scores), kind="stable")
     chosen = [built[i] for i in order[:n]]
     for i in order[n:]:                       # not measured this round: may be proposed again later
