@@ -8,7 +8,6 @@ Also: make_inputs() builds fresh random inputs for a SCoP with write-only arrays
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,24 +17,25 @@ import numpy as np
 from polyopt import expr as X
 from polyopt.codegen import loop_ast as L
 from polyopt.errors import PolyoptError
-from polyopt.expr import DType
 from polyopt.model import Scop, Statement, expr_dtype
-
-_NP = {DType.INT32: np.int32, DType.INT64: np.int64, DType.FLOAT32: np.float32,
-       DType.FLOAT64: np.float64, DType.BOOL: np.bool_}
-_FUNCS = {"sqrt": "_np.sqrt", "exp": "_np.exp", "log": "_np.log", "pow": "_np.power", "fabs": "_np.fabs",
-          "sin": "_np.sin", "cos": "_np.cos", "tan": "_np.tan", "tanh": "_np.tanh", "floor": "_np.floor",
-          "ceil": "_np.ceil", "exp2": "_np.exp2", "log2": "_np.log2", "log10": "_np.log10", "atan": "_np.arctan",
-          "atan2": "_np.arctan2", "fmin": "_np.fmin", "fmax": "_np.fmax", "abs": "abs"}
+from polyopt.pyexpr import HELPERS, NUMPY_TYPES, PyExprPrinter
 
 
-def _cdiv(a: Any, b: Any) -> Any:
-    q = abs(int(a)) // abs(int(b))
-    return q if (a >= 0) == (b >= 0) else -q
+class _Printer(PyExprPrinter):
+    """Variables through env (prefixed names), arrays as a_<name>; typed: the scop's C types decide
+    float vs integer division (index expressions are integers)."""
 
+    def __init__(self, scop: Scop, env: Callable[[str], str], typed: bool) -> None:
+        self.scop, self.env, self.typed = scop, env, typed
 
-def _crem(a: Any, b: Any) -> Any:
-    return int(a) - _cdiv(a, b) * int(b)
+    def var(self, name: str) -> str:
+        return self.env(name)
+
+    def access(self, e: X.Access) -> str:
+        return f"a_{e.array}[{', '.join(self.expr(i) for i in e.indices) if e.indices else '()'}]"
+
+    def is_float(self, e: X.Binary) -> bool:
+        return self.typed and expr_dtype(self.scop, e).is_float
 
 
 class _Emitter:
@@ -45,45 +45,7 @@ class _Emitter:
 
     def expr(self, e: X.Expr, env: Callable[[str], str], typed: bool) -> str:
         """Python text of an expression; env maps variable names; typed: use the scop's C types."""
-        r = lambda x: self.expr(x, env, typed)
-        if isinstance(e, X.Const):
-            if e.dtype.is_float:
-                return f"_np.{_NP[e.dtype].__name__}({float(e.value)!r})"
-            return repr(int(e.value))
-        if isinstance(e, X.Var):
-            return env(e.name)
-        if isinstance(e, X.Access):
-            return f"a_{e.array}[{', '.join(r(i) for i in e.indices) if e.indices else '()'}]"
-        if isinstance(e, X.Unary):
-            return f"(-{r(e.operand)})" if e.op == "neg" else f"(not {r(e.operand)})"
-        if isinstance(e, X.Cast):
-            if e.dtype.is_float:
-                return f"_np.{_NP[e.dtype].__name__}({r(e.operand)})"
-            if e.dtype == DType.BOOL:
-                return f"bool({r(e.operand)})"
-            return f"_np.{_NP[e.dtype].__name__}(_math.trunc({r(e.operand)}))"
-        if isinstance(e, X.Call):
-            return f"{_FUNCS[e.func]}({', '.join(r(a) for a in e.args)})"
-        if isinstance(e, X.Select):
-            return f"({r(e.if_true)} if {r(e.cond)} else {r(e.if_false)})"
-        if isinstance(e, X.Compare):
-            return f"({r(e.lhs)} {e.op} {r(e.rhs)})"
-        if isinstance(e, X.Logical):
-            return f"({r(e.lhs)} {e.op} {r(e.rhs)})"
-        assert isinstance(e, X.Binary), e
-        a, b = r(e.lhs), r(e.rhs)
-        is_float = typed and expr_dtype(self.scop, e).is_float
-        if e.op in ("min", "max"):
-            return f"{e.op}({a}, {b})"
-        if e.op == "/":
-            return f"({a} / {b})" if is_float else f"_cdiv({a}, {b})"
-        if e.op == "%":
-            return f"_np.fmod({a}, {b})" if is_float else f"_crem({a}, {b})"
-        if e.op == "floordiv":
-            return f"({a} // {b})"
-        if e.op == "mod":
-            return f"({a} % {b})"
-        return f"({a} {e.op} {b})"
+        return _Printer(self.scop, env, typed).expr(e)
 
     def statement(self, s: Statement) -> None:
         env = lambda n: f"i_{n}" if n in s.iterators else f"p_{n}"
@@ -91,7 +53,7 @@ class _Emitter:
         target = self.expr(s.target, env, True)
         dtype = self.scop.array(s.target.array).dtype
         value = self.expr(s.value, env, True)
-        self.lines.append(f"        {target} = _np.{_NP[dtype].__name__}({value})")
+        self.lines.append(f"        {target} = _np.{NUMPY_TYPES[dtype].__name__}({value})")
 
     def nodes(self, nodes: tuple[L.LoopNode, ...], depth: int) -> None:
         pad = "    " * depth
@@ -153,7 +115,7 @@ def python_source(program: L.LoopProgram) -> str:
 
 def compile_program(program: L.LoopProgram) -> Callable[[dict[str, np.ndarray], dict[str, Any]], None]:
     src = python_source(program)
-    namespace: dict[str, Any] = {"_np": np, "_math": math, "_cdiv": _cdiv, "_crem": _crem}
+    namespace: dict[str, Any] = dict(HELPERS)
     code = compile(src, f"<polyopt loop program {program.scop.name}>", "exec")
     exec(code, namespace)  # noqa: S102 - runs the source generated above
     return namespace["_kernel"]  # type: ignore[no-any-return]
@@ -172,13 +134,13 @@ def run_loop_program(program: L.LoopProgram, arrays: dict[str, np.ndarray],
     for a in scop.scalar_arguments:
         if a.name not in values:
             raise PolyoptError(f"no value for scalar argument '{a.name}'")
-        values[a.name] = _NP[a.dtype](values[a.name])
+        values[a.name] = NUMPY_TYPES[a.dtype](values[a.name])
     missing = [p for p in scop.params if p not in values]
     if missing:
         raise PolyoptError(f"no value for size parameter(s) {', '.join(missing)}")
     env = dict(arrays)
     for a in scop.local_arrays:
-        env.setdefault(a.name, np.zeros(array_shape(scop, a.name, values), dtype=_NP[a.dtype]))
+        env.setdefault(a.name, np.zeros(array_shape(scop, a.name, values), dtype=NUMPY_TYPES[a.dtype]))
     for a in scop.array_arguments:
         if a.name not in env:
             raise PolyoptError(f"no value for array argument '{a.name}'")
@@ -240,7 +202,7 @@ def make_inputs(scop: Scop, params: Mapping[str, int], seed: int = 0) -> tuple[d
     arrays: dict[str, np.ndarray] = {}
     for a in scop.array_arguments:
         shape = array_shape(scop, a.name, params)
-        dt = _NP[a.dtype]
+        dt = NUMPY_TYPES[a.dtype]
         if a.name in inputs:
             data = rng.random(shape) + 0.5 if a.dtype.is_float else rng.integers(0, 10, shape)
         else:

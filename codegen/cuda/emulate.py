@@ -23,26 +23,12 @@ from polyopt import expr as X
 from polyopt.errors import CodegenError
 from polyopt.expr import DType
 from polyopt.model import Scop, expr_dtype
+from polyopt.pyexpr import HELPERS, NUMPY_TYPES, PyExprPrinter, c_div, c_rem
 
 from .kernel_ir import TID, GpuProgram, HostFor, HostIf, KBarrier, KCopy, Kernel, KFor, KIf, KStmt, Launch
 from .promote import stored_index
 
-_NP = {DType.FLOAT32: np.float32, DType.FLOAT64: np.float64, DType.INT32: np.int32,
-       DType.INT64: np.int64, DType.BOOL: np.bool_}
-
-_FUNCS = {"sqrt": "np.sqrt", "exp": "np.exp", "log": "np.log", "pow": "np.power", "fabs": "np.fabs",
-          "sin": "np.sin", "cos": "np.cos", "tan": "np.tan", "tanh": "np.tanh", "floor": "np.floor",
-          "ceil": "np.ceil", "exp2": "np.exp2", "log2": "np.log2", "log10": "np.log10",
-          "atan": "np.arctan", "atan2": "np.arctan2", "fmin": "np.fmin", "fmax": "np.fmax", "abs": "abs"}
-
-
-def _cdiv(a: int, b: int) -> int:
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b >= 0) else -q
-
-
-def _cmod(a: int, b: int) -> int:
-    return a - b * _cdiv(a, b)
+_NP = NUMPY_TYPES
 
 
 def eval_int(e: X.Expr, env: Mapping[str, int]) -> int:
@@ -58,8 +44,8 @@ def eval_int(e: X.Expr, env: Mapping[str, int]) -> int:
         return eval_int(e.operand, env)
     if isinstance(e, X.Binary):
         a, b = eval_int(e.lhs, env), eval_int(e.rhs, env)
-        return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: _cdiv(a, b),
-                "floordiv": lambda: a // b, "%": lambda: _cmod(a, b), "mod": lambda: a % b,
+        return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: c_div(a, b),
+                "floordiv": lambda: a // b, "%": lambda: c_rem(a, b), "mod": lambda: a % b,
                 "min": lambda: min(a, b), "max": lambda: max(a, b)}[e.op]()
     if isinstance(e, X.Compare):
         a, b = eval_int(e.lhs, env), eval_int(e.rhs, env)
@@ -74,7 +60,7 @@ def eval_int(e: X.Expr, env: Mapping[str, int]) -> int:
     raise CodegenError(f"cannot evaluate {X.to_c(e)} on the host")
 
 
-class _PyPrinter:
+class _PyPrinter(PyExprPrinter):
     """Python source for statement bodies and index expressions."""
 
     def __init__(self, scop: Scop, buffers: Mapping[str, Any] | None = None, log_races: bool = False) -> None:
@@ -103,45 +89,17 @@ class _PyPrinter:
             return "()"
         return "(" + ", ".join(f"int({self.expr(i)})" for i in a.indices) + ",)"
 
-    def expr(self, e: X.Expr) -> str:
-        if isinstance(e, X.Const):
-            if e.dtype.is_float:
-                return self.const(_NP[e.dtype](e.value))
-            return str(int(e.value))
-        if isinstance(e, X.Var):
-            return e.name
-        if isinstance(e, X.Access):
-            return f"{e.array}[{self.index(e)}]"
-        if isinstance(e, X.Unary):
-            return f"(-{self.expr(e.operand)})" if e.op == "neg" else f"(not {self.expr(e.operand)})"
-        if isinstance(e, X.Cast):
-            if e.dtype.is_float:
-                return f"{self.const(_NP[e.dtype])}({self.expr(e.operand)})"
-            if e.dtype == DType.BOOL:
-                return f"bool({self.expr(e.operand)})"
-            return f"int({self.expr(e.operand)})"
-        if isinstance(e, X.Call):
-            args = ", ".join(self.expr(a) for a in e.args)
-            return f"{_FUNCS.get(e.func, 'np.' + e.func)}({args})"
-        if isinstance(e, X.Select):
-            return f"({self.expr(e.if_true)} if {self.expr(e.cond)} else {self.expr(e.if_false)})"
-        if isinstance(e, X.Compare):
-            return f"({self.expr(e.lhs)} {e.op} {self.expr(e.rhs)})"
-        if isinstance(e, X.Logical):
-            return f"({self.expr(e.lhs)} {e.op} {self.expr(e.rhs)})"
-        assert isinstance(e, X.Binary), e
-        a, b = self.expr(e.lhs), self.expr(e.rhs)
-        if e.op in ("+", "-", "*"):
-            return f"({a} {e.op} {b})"
-        if e.op == "/":
-            return f"({a} / {b})" if self.dtype(e).is_float else f"_cdiv({a}, {b})"
-        if e.op == "floordiv":
-            return f"({a} // {b})"
-        if e.op == "%":
-            return f"np.fmod({a}, {b})" if self.dtype(e).is_float else f"_cmod({a}, {b})"
-        if e.op == "mod":
-            return f"({a} % {b})"
-        return f"{e.op}({a}, {b})"
+    def access(self, e: X.Access) -> str:
+        return f"{e.array}[{self.index(e)}]"
+
+    def is_float(self, e: X.Binary) -> bool:
+        return self.dtype(e).is_float
+
+    def float_const(self, e: X.Const) -> str:
+        return self.const(_NP[e.dtype](e.value))
+
+    def int_cast(self, dtype: DType, text: str) -> str:
+        return f"int({text})"             # Python ints: index arithmetic never wraps
 
     def assign(self, target: X.Access, value: X.Expr, ind: str, who: str = "") -> list[str]:
         lines = []
@@ -155,8 +113,7 @@ class _PyPrinter:
         return lines
 
 
-_HELPERS = {"_cdiv": _cdiv, "_cmod": _cmod, "np": np, "min": min, "max": max, "abs": abs, "int": int,
-            "bool": bool}
+_HELPERS = {**HELPERS, "np": np}
 
 
 def _compile(src: str, env: dict[str, Any], name: str) -> Callable:
@@ -166,7 +123,7 @@ def _compile(src: str, env: dict[str, Any], name: str) -> Callable:
         code = compile(src, f"<polyopt-emulate {name}>", "exec")
     except SyntaxError as e:  # pragma: no cover - a printer bug
         raise CodegenError(f"emulator source does not compile: {e}\n{src}") from e
-    exec(code, glb)
+    exec(code, glb)  # noqa: S102 - runs the source generated above
     return glb[name]
 
 
