@@ -19,12 +19,17 @@ restart from them (the chains with the lowest predicted score give way). With fe
 annealing from random starts rarely reaches the region measurements already found good; starting
 there makes each round a model-filtered local search around the incumbents (Ansor's evolutionary search
 does the same with its population), while the other chains keep exploring.
+
+Time budget: where scoring a point is slow (lu: ~0.3 s of isl AST generation per point), a round of 16 x 8
+would take far longer than measuring its batch; the tuner bounds each round's annealing by the time the
+last batch took to measure, so proposing never costs more than measuring.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from typing import Callable, Generic, Hashable, Protocol, Sequence, TypeVar
 
 import numpy as np
@@ -54,6 +59,7 @@ class SAOptions:
     diversity: float = 0.5        # weight of the knob-coverage bonus (0: pure top-k)
     pool_factor: int = 3          # the diverse pick looks at the top pool_factor x batch points
     elite_chains: int = 0         # chains restarted from the best measured points each round
+    time_budget: float | None = None   # seconds a round may anneal (at least one step is taken)
 
 
 class SimulatedAnnealing(Generic[P]):
@@ -64,6 +70,10 @@ class SimulatedAnnealing(Generic[P]):
         self.options = options or SAOptions()
         self.rng = np.random.default_rng(seed)
         self.chains: list[P] = []
+
+    def with_time_budget(self, seconds: float | None) -> None:
+        """Bound the annealing time of the following rounds (None: n_steps steps)."""
+        self.options = replace(self.options, time_budget=seconds)
 
     def next_batch(self, score: ScoreFn, batch_size: int, exclude: set[str],
                    elites: Sequence[P] = ()) -> list[P]:
@@ -90,7 +100,10 @@ class SimulatedAnnealing(Generic[P]):
         visited: dict[str, tuple[float, P]] = {}
         self._visit(visited, self.chains, cur, exclude)
         last_top, still = self._top_keys(visited), 0
+        start = time.perf_counter()
         for step in range(opts.n_steps):
+            if step and opts.time_budget is not None and time.perf_counter() - start > opts.time_budget:
+                break
             temp = 1.0 - step / max(1, opts.n_steps)
             new = [self.space.mutate(p, self.rng) for p in self.chains]
             new_scores = np.asarray(score(new), dtype=np.float64)

@@ -34,6 +34,7 @@ BASELINES = ("original", "polly")
 # loop AST of the features), about as long as measuring the batch; half the chains restart from the
 # best measured points each round.
 CPU_SA = SAOptions(n_chains=16, n_steps=8, early_stop=4, elite_chains=8)
+MIN_ROUND_BUDGET = 2.0      # seconds of annealing a round may always take (see explorer: time budget)
 
 
 @dataclass(frozen=True)
@@ -325,7 +326,9 @@ class Tuner:
                 if not points:
                     log.info("search space exhausted")
                     break
+                t0 = time.perf_counter()
                 self._measure_points(points)
+                self.explorer.with_time_budget(max(MIN_ROUND_BUDGET, time.perf_counter() - t0))
                 self._refit()
         except KeyboardInterrupt:
             interrupted = True

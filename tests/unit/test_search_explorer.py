@@ -42,3 +42,16 @@ def test_elites_are_ignored_without_elite_chains_and_never_returned():
     exclude = {"4998"}
     got = SimulatedAnnealing(Line(), options=opts, seed=2).next_batch(score, 4, exclude, elites=[4998])
     assert 4998 not in got and all(str(p) in exclude for p in got)
+
+
+def test_time_budget_bounds_a_round_of_slow_scoring():
+    import time
+
+    def slow(points):
+        time.sleep(0.05)
+        return score(points)
+    sa = SimulatedAnnealing(Line(), options=SAOptions(n_chains=4, n_steps=50, early_stop=100), seed=0)
+    sa.with_time_budget(0.2)
+    t0 = time.perf_counter()
+    assert len(sa.next_batch(slow, 4, set())) == 4
+    assert time.perf_counter() - t0 < 1.0          # 50 steps would take 2.5 s
