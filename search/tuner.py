@@ -10,7 +10,11 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
@@ -387,10 +391,29 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     own = not isinstance(db, Database)
     database = db if isinstance(db, Database) else Database(db)
     try:
-        return Tuner(scop, target, params, database, opts, progress=progress).run()
+        with terminate_as_interrupt():
+            return Tuner(scop, target, params, database, opts, progress=progress).run()
     finally:
         if own:
             database.close()
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (kill, a batch scheduler, a timeout) stops tuning the way Ctrl-C does: every measured
+    record stays, and the measurement workers are shut down instead of being left behind. Only in the
+    main thread (signal handlers cannot be set elsewhere); the previous handler is restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _tune_cuda(scop: Scop, params: Mapping[str, int], *, db: Database | str | None, **kw: Any) -> TuneResult:
@@ -399,7 +422,8 @@ def _tune_cuda(scop: Scop, params: Mapping[str, int], *, db: Database | str | No
     own = not isinstance(db, Database)
     database = db if isinstance(db, Database) else Database(db)
     try:
-        return tune_cuda(scop, params, db=database, measure_options=kw.pop("gpu_options"), **kw)
+        with terminate_as_interrupt():
+            return tune_cuda(scop, params, db=database, measure_options=kw.pop("gpu_options"), **kw)
     finally:
         if own:
             database.close()

@@ -58,3 +58,28 @@ def test_sigint_stops_cleanly_and_keeps_every_record(tmp_path):
     while _alive(proc.pid) and time.time() < gone:
         time.sleep(0.2)
     assert not _alive(proc.pid), "worker processes survived the interrupt"
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX process groups")
+def test_sigterm_to_the_tuner_alone_stops_it_like_ctrl_c_and_leaves_no_worker(tmp_path):
+    """`kill PID` reaches only the tuning process: it must still shut its measurement workers down (they
+    used to survive, idle, when the parent was terminated) and keep every record."""
+    db = tmp_path / "t.db"
+    cmd = [sys.executable, "-m", "polyopt.cli", "tune", "suite:gemm", "--size", "MINI", "--trials", "500",
+           "--batch-size", "8", "--db", str(db), "--json", "--no-transfer", "--timeout", "20"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + 240
+    while _count(db) < 6 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()
+    os.kill(proc.pid, signal.SIGTERM)             # the tuning process only, not its workers
+    out, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err, err[-2000:]
+    summary = json.loads(out[out.index("{"):])
+    assert summary["interrupted"] is True
+    assert _count(db) >= summary["trials"] >= 6
+    gone = time.time() + 15
+    while _alive(proc.pid) and time.time() < gone:
+        time.sleep(0.2)
+    assert not _alive(proc.pid), "worker processes survived SIGTERM"
