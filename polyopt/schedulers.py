@@ -196,14 +196,16 @@ def _coefficients(pa: isl.PwAff, n_in: int) -> list[int]:
     return out[0] if out else [0] * n_in
 
 
-def _member_iterator(upa: isl.UnionPwAff, s: Statement) -> int | None:
-    """The iterator index a band member follows for statement s (None if not a single iterator)."""
+def _member_coefficients(upa: isl.UnionPwAff, s: Statement) -> list[int] | None:
+    """Iterator coefficients of a band member for statement s (None if the member does not cover s)."""
     pas: list[isl.PwAff] = []
     upa.foreach_pw_aff(lambda pa: pas.append(pa) if pa.domain().get_tuple_name() == s.name else None)
-    if not pas:
-        return None
-    co = _coefficients(pas[0], s.depth)
-    nz = [k for k, c in enumerate(co) if c]
+    return _coefficients(pas[0], s.depth) if pas else None
+
+
+def _member_iterator(upa: isl.UnionPwAff, s: Statement) -> int | None:
+    """The iterator index a band member follows for statement s (None if not a single iterator)."""
+    nz = [k for k, c in enumerate(_member_coefficients(upa, s) or ()) if c]
     return nz[0] if len(nz) == 1 else None
 
 
@@ -224,17 +226,15 @@ def _stride_score(s: Statement, it: int) -> int:
 
 def is_skewed(scop: Scop, sched: Schedule, path: Path) -> bool:
     """Whether some member of the band follows a combination of iterators for some statement."""
-    mupa = sched.node(path).band_get_partial_schedule()
+    node = sched.node(path)
+    mupa = node.band_get_partial_schedule()
     names = set(sched.statements_at(path))
-    return any(_member_iterator(mupa.get_at(d), s) is None
-               for d in range(sched.node(path).band_n_member()) for s in scop.statements
-               if s.name in names and _depends_on_iterators(mupa.get_at(d), s))
-
-
-def _depends_on_iterators(upa: isl.UnionPwAff, s: Statement) -> bool:
-    pas: list[isl.PwAff] = []
-    upa.foreach_pw_aff(lambda pa: pas.append(pa) if pa.domain().get_tuple_name() == s.name else None)
-    return bool(pas) and any(_coefficients(pas[0], s.depth))
+    for d in range(node.band_n_member()):
+        for s in scop.statements:
+            co = _member_coefficients(mupa.get_at(d), s) if s.name in names else None
+            if co is not None and sum(c != 0 for c in co) > 1:
+                return True
+    return False
 
 
 def stride_one_member(scop: Scop, sched: Schedule, path: Path) -> int:

@@ -94,9 +94,12 @@ class SimulatedAnnealing(Generic[P]):
         if elites:
             keys = {self.space.key(p) for p in self.chains}
             fresh = [e for e in elites if self.space.key(e) not in keys]
-            for k, e in zip(np.argsort(cur)[:len(fresh)], fresh):   # lowest-scored chains give way
-                self.chains[int(k)] = e
-            cur = np.asarray(score(self.chains), dtype=np.float64)
+            if fresh:
+                worst = np.argsort(cur)[:len(fresh)]          # the lowest-scored chains give way
+                fresh = fresh[:len(worst)]
+                fresh_scores = np.asarray(score(fresh), dtype=np.float64)
+                for k, e, v in zip(worst, fresh, fresh_scores):
+                    self.chains[int(k)], cur[int(k)] = e, v
         visited: dict[str, tuple[float, P]] = {}
         self._visit(visited, self.chains, cur, exclude)
         last_top, still = self._top_keys(visited), 0

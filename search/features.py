@@ -126,11 +126,12 @@ def _level_features(program: LoopProgram, leaf: Leaf, shapes: dict[str, tuple[in
     accs = every[:MAX_ACCESSES]
     extents = [lv.extent for lv in leaf.loops]
     depth = len(leaf.loops)
+    distinct = _distinct(every)
     ws_bytes = [sum(_footprint(a, shapes.get(a.array, ()), sizes.get(a.array, 8), leaf, env, 0)[1]
-                    for a in _distinct(every)) * CACHE_LINE]
+                    for a in distinct) * CACHE_LINE]
     for k, lv in enumerate(leaf.loops):
         ws_lines = sum(_footprint(a, shapes.get(a.array, ()), sizes.get(a.array, 8), leaf, env, k + 1)[1]
-                       for a in _distinct(every))
+                       for a in distinct)
         ws_bytes.append(ws_lines * CACHE_LINE)
         row_index = depth - 1 - k
         if row_index >= MAX_DEPTH:
@@ -211,12 +212,8 @@ def _totals(program: LoopProgram, sites: list[Leaf], shapes: dict[str, tuple[int
     work = math.ceil(par_ext / max(1, threads)) * inner if par else main.instances
     vec = [lv for lv in main.loops if lv.loop.is_vector]
     env = dict(main.env)
-    vstride = 0.0
-    if vec:
-        for acc in _accesses(program, main):
-            coef = dim_coefficients(acc, vec[0].loop.iterator, env)
-            shape = shapes.get(acc.array, ())
-            vstride = max(vstride, sum(abs(c) * float(np.prod(shape[d + 1:])) for d, c in enumerate(coef)))
+    vstride = max((_stride(a, shapes.get(a.array, ()), vec[0].loop.iterator, env) for a in _accesses(program, main)),
+                  default=0.0) if vec else 0.0
     last = len(main.loops) - 1
     inner_lines = 0.0
     for acc in _accesses(program, main):

@@ -30,9 +30,8 @@ def _alive(pgid: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX process groups")
-def test_sigint_stops_cleanly_and_keeps_every_record(tmp_path):
-    db = tmp_path / "t.db"
+def _start_tuning(db) -> subprocess.Popen:
+    """A CLI tuning run in its own session (process group), once it has stored 6 measurements."""
     cmd = [sys.executable, "-m", "polyopt.cli", "tune", "suite:gemm", "--size", "MINI", "--trials", "500",
            "--batch-size", "8", "--db", str(db), "--json", "--no-transfer", "--timeout", "20"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -41,6 +40,13 @@ def test_sigint_stops_cleanly_and_keeps_every_record(tmp_path):
     while _count(db) < 6 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
     assert proc.poll() is None, proc.communicate()
+    return proc
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX process groups")
+def test_sigint_stops_cleanly_and_keeps_every_record(tmp_path):
+    db = tmp_path / "t.db"
+    proc = _start_tuning(db)
     assert _count(db) >= 6, "tuning did not start measuring in time"
     os.killpg(proc.pid, signal.SIGINT)            # what a terminal's Ctrl-C does: the whole process group
     t0 = time.time()
@@ -65,14 +71,7 @@ def test_sigterm_to_the_tuner_alone_stops_it_like_ctrl_c_and_leaves_no_worker(tm
     """`kill PID` reaches only the tuning process: it must still shut its measurement workers down (they
     used to survive, idle, when the parent was terminated) and keep every record."""
     db = tmp_path / "t.db"
-    cmd = [sys.executable, "-m", "polyopt.cli", "tune", "suite:gemm", "--size", "MINI", "--trials", "500",
-           "--batch-size", "8", "--db", str(db), "--json", "--no-transfer", "--timeout", "20"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    deadline = time.time() + 240
-    while _count(db) < 6 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    assert proc.poll() is None, proc.communicate()
+    proc = _start_tuning(db)
     os.kill(proc.pid, signal.SIGTERM)             # the tuning process only, not its workers
     out, err = proc.communicate(timeout=60)
     assert "Traceback" not in err, err[-2000:]
