@@ -11,6 +11,8 @@ Mark convention (the transformations insert these mark nodes directly above a on
   "unroll:N"            ask the backend to unroll the loop below by N
   "gpu:block.x|y|z"     the loop below is mapped to a grid dimension
   "gpu:thread.x|y|z"    the loop below is mapped to a thread dimension
+  "gpu:split.x|y|z"     the loop below (parts of a '+' reduction) is mapped to a grid dimension; partial
+                        sums are combined with atomicAdd
   any other text        kept as an annotation, ignored by backends that do not know it
 """
 
@@ -211,17 +213,23 @@ def _wrap_marks(nodes: tuple[LoopNode, ...], marks: tuple[str, ...]) -> tuple[Lo
     return nodes
 
 
-def _for(node: isl.AstNode, marks: tuple[str, ...], prefix: str) -> For:
+def _for(node: isl.AstNode, marks: tuple[str, ...], prefix: str) -> LoopNode:
+    """The For of an AST loop. Marks of shallower loops that isl left out (they ran once) become Mark
+    nodes around it, so that they keep their place above the loops they were above."""
     it = node.for_get_iterator().get_id().get_name()
+    depth = int(it[len(prefix):]) if it.startswith(prefix) and it[len(prefix):].isdigit() else -1
     mine = tuple(m for m in marks if it == f"{prefix}{_split_mark(m)[1]}")
-    rest = tuple(m for m in marks if m not in mine)
+    skipped = tuple(m for m in marks if 0 <= _split_mark(m)[1] < depth)
+    rest = tuple(m for m in marks if m not in mine and m not in skipped)
     init = expr_from_isl(node.for_get_init())
     body = _convert(node.for_get_body(), rest, prefix)
     annotations = tuple(_split_mark(m)[0] for m in mine)
     if node.for_is_degenerate():
-        return For(it, init, X.Compare("<=", X.Var(it), init), 1, body, annotations, True)
-    step = node.for_get_inc().get_val().to_python()
-    return For(it, init, expr_from_isl(node.for_get_cond()), int(step), body, annotations)
+        loop = For(it, init, X.Compare("<=", X.Var(it), init), 1, body, annotations, True)
+    else:
+        step = node.for_get_inc().get_val().to_python()
+        loop = For(it, init, expr_from_isl(node.for_get_cond()), int(step), body, annotations)
+    return _wrap_marks((loop,), skipped)[0]
 
 
 _BINARY = {

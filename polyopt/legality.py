@@ -236,7 +236,8 @@ def mark_violations(scop: Scop, tree: isl.Schedule, deps: Dependences, first_onl
     for path, name in Schedule(scop, tree).marks():
         if name not in PARALLEL_MARKS and not name.startswith("gpu:"):
             continue
-        found = uncarried_kinds(scop, tree, path, 0, deps, allow_reductions=name == "vectorize:reassoc")
+        reassociates = name == "vectorize:reassoc" or name.startswith("gpu:split")
+        found = uncarried_kinds(scop, tree, path, 0, deps, allow_reductions=reassociates)
         for v in found:
             what = {"parallel": "parallel loop"}.get(name, f"'{name}' loop")
             out.append(Violation(v.kind, v.source, v.sink, v.example, v.relation, f"{what} at band {path}"))

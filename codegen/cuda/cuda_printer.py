@@ -268,7 +268,10 @@ class CudaPrinter:
             self.lines.append(f"{i2}const {T} _e{d} = {self.expr(b.offset[d])} + {b.stride[d]} * _i{d};")
         reg = b.name + "".join(f"[_i{d}]" for d in range(rank))
         g = self.glob(b, [f"_e{d}" for d in range(rank)])
-        assign = f"{reg} = {g};" if c.direction == "in" else f"{g} = {reg};"
+        if b.accumulate:      # split reduction: partial sums start at zero, meet in global memory
+            assign = f"{reg} = 0;" if c.direction == "in" else f"atomicAdd(&{g}, {reg});"
+        else:
+            assign = f"{reg} = {g};" if c.direction == "in" else f"{g} = {reg};"
         guard = self.expr(b.guard) if b.guard is not None else "1"
         self.lines.append(f"{i2}if ({guard}) {assign}")
         for _d in range(rank):

@@ -262,7 +262,12 @@ class _Emitter:
         for d in range(rank):
             self.lines.append(f"{i2}_g{d} = _e{d} = {e(b.offset[d])} + {b.stride[d]} * _i{d}")
         self.lines.append(f"{i2}if {e(b.guard) if b.guard is not None else 'True'}:")
-        if c.direction == "in":
+        if b.accumulate and c.direction == "in":
+            self.lines.append(f"{i2}    {b.name}[{idx},] = 0")
+        elif b.accumulate:         # atomicAdd: never races with other atomic updates
+            self.lines.append(f"{i2}    _log({b.array!r}, ({glob},), 'atomic', _phase[0])")
+            self.lines.append(f"{i2}    {b.array}[{glob},] += {b.name}[{idx},]")
+        elif c.direction == "in":
             self.lines.append(f"{i2}    _log({b.array!r}, ({glob},), False, _phase[0])")
             self.lines.append(f"{i2}    {b.name}[{idx},] = {b.array}[{glob},]")
         else:
@@ -297,14 +302,15 @@ class _RaceLog:
         self.thread = (0, 0, 0)
         self.shared: set[str] = set()
 
-    def __call__(self, array: str, index: tuple, write: bool, phase: int) -> None:
+    def __call__(self, array: str, index: tuple, write: bool | str, phase: int) -> None:
+        """Record an access (write: False, True or 'atomic'); raise on a race with an earlier one."""
         if not self.active:
             return
         key = (array, self.block, index) if array in self.shared else (array, index)
         who = (self.block, self.thread, phase, write)
         prev = self.seen.setdefault(key, [])
         for b, t, p, w in prev:
-            if not (w or write):
+            if not (w or write) or (w == "atomic" and write == "atomic"):
                 continue
             if b != self.block:
                 raise CodegenError(f"race in {self.kernel}: {array}{list(index)} accessed by blocks {b} and "

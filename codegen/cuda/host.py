@@ -504,7 +504,7 @@ def compile_cuda(scop: Scop, schedule_tree: Any, *, params: Mapping[str, int] | 
     if isinstance(options, Mapping):
         options = GpuMapping(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
     options = options or GpuMapping()
-    mapped = map_to_gpu(scop, schedule_tree, deps, options)
+    mapped = map_to_gpu(scop, schedule_tree, deps, options, params=params)
     prog = build_loop_ast(scop, mapped, params)
     gp = build_gpu_program(prog, options)  # loop_ast attaches each mark to its own loop only
     src = print_program(gp)

@@ -33,6 +33,8 @@ class Buffer:
     vector: int = 1                       # shared copy-in width (4: float4 loads)
     perm: tuple[int, ...] = ()            # shared layout: stored dim k holds logical dim perm[k] (() = same)
     swizzle: tuple = ()                   # shared layout: (logical dim, thread var, B, c), see promote.py
+    accumulate: bool = False              # register: partial sums of a split reduction (start at 0,
+                                          # atomicAdd to global memory at the end)
 
     @property
     def stored_shape(self) -> tuple[int, ...]:

@@ -91,8 +91,15 @@ def _rewrite_accesses(e: X.Expr, fn) -> X.Expr:
 
 
 def _block_dim(f: For) -> str:
+    """The grid dimension of a block loop (or of the parts of a split reduction), else ''."""
     m = f.gpu_mapping
+    if m and m.startswith("split."):
+        return m[6:]
     return m[6:] if m and m.startswith("block.") else ""
+
+
+def _is_split(f: For) -> bool:
+    return (f.gpu_mapping or "").startswith("split.")
 
 
 @dataclass
@@ -100,6 +107,7 @@ class _Ctx:
     uniform: bool = True
     bound: frozenset = frozenset()                 # thread dims bound by enclosing thread loops
     promo: dict = field(default_factory=dict)      # array -> Buffer
+    split: bool = False                            # inside the parts loop of a split reduction
 
 
 class _KernelBuilder(PromotionMixin):
@@ -162,11 +170,15 @@ class _KernelBuilder(PromotionMixin):
             else:
                 b = self.promote_private(n, scope, array, self.kernel_nodes)
                 if b is not None:
-                    private.append(b)
+                    private.append(replace(b, accumulate=True) if ctx.split else b)
+                elif ctx.split:
+                    raise CodegenError(f"split reduction: the accumulators of {array} do not fit in "
+                                       "registers (see the log); use split=1 or a smaller tile")
         if not shared and not private:
             return build(ctx)
         self.buffers.extend(private + shared)
-        inner = _Ctx(ctx.uniform, ctx.bound, {**ctx.promo, **{b.array: b for b in shared + private}})
+        inner = _Ctx(ctx.uniform, ctx.bound, {**ctx.promo, **{b.array: b for b in shared + private}},
+                     ctx.split)
         body = build(inner)
         out: list[KNode] = [KCopy(b.name, "in") for b in private]
         out += [KCopy(b.name, "in") for b in shared]
@@ -183,12 +195,14 @@ class _KernelBuilder(PromotionMixin):
         if _block_dim(f):
             d = _block_dim(f)
             self.block_loops.setdefault(d, []).append((f, scope))
+            if _is_split(f):
+                ctx = replace(ctx, split=True)
             body = self.visit(f.body, scope.with_loop(f, "block", cons), ctx)
             return KFor(f.iterator, f.init, f.cond, f.step, tuple(body), "block", d)
         d = _thread_dim(f)
         if d:
             trip = self.trip(f, scope)
-            inner = _Ctx(False, ctx.bound | {d}, ctx.promo)
+            inner = _Ctx(False, ctx.bound | {d}, ctx.promo, ctx.split)
             body = self.visit(f.body, scope.with_loop(f, "thread", cons), inner)
             return KFor(f.iterator, f.init, f.cond, f.step, tuple(body), "thread", d, trip=trip)
         unroll = f.unroll if f.unroll > 1 else 0
@@ -215,6 +229,9 @@ class _KernelBuilder(PromotionMixin):
             return X.Access(b.name, idx)
         target2 = _rewrite_accesses(target, fn)
         assert isinstance(target2, X.Access)
+        if ctx.split and not (target.array in ctx.promo and ctx.promo[target.array].accumulate):
+            raise CodegenError(f"split reduction: statement {call.statement} updates {target.array} "
+                               "outside its register accumulators (partial sums would race)")
         value2 = _rewrite_accesses(value, fn)
         guard = tuple(d for d in DIMS if d not in ctx.bound and self.block_dims.get(d, 1) > 1)
         return KStmt(call.statement, target2, value2, guard)
@@ -393,7 +410,7 @@ def _is_kernel_root(n) -> bool:
     if isinstance(n, For):
         return bool(_block_dim(n)) or "gpu:kernel" in n.annotations or bool(_thread_dim(n))
     if isinstance(n, Mark):
-        return n.name == "gpu:kernel" or n.name.startswith("gpu:block") or n.name.startswith("gpu:thread")
+        return n.name == "gpu:kernel" or n.name.startswith(("gpu:block", "gpu:thread", "gpu:split"))
     return isinstance(n, StatementCall)
 
 

@@ -24,6 +24,7 @@ band under a gpu mark has zero dependence distance among instances that share it
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import islpy as isl
@@ -54,6 +55,11 @@ class GpuMapping:
                     single-member tile of at most 16 points, else leave it to nvcc; 1: never)
         shared_layout: store shared tiles so that a thread's register-tile operands are contiguous (the
                     thread-indexed dimension innermost, swizzled for cyclic coarsening): 128-bit shared loads
+        split:      split-K: run the outermost sequential member (a '+' reduction: gemm's k, conv's input
+                    channels) in this many parts on different blocks of a free grid dimension; each block
+                    adds its partial sums to the output with atomicAdd (the sum is reassociated). Needs
+                    constant bounds (or params), private accumulators, and a free grid dimension: with
+                    three mapped dimensions, one of them must fit in a single tile
     """
 
     tile: tuple[int, ...] = (32, 32, 4)
@@ -68,12 +74,15 @@ class GpuMapping:
     max_threads: int = 1024
     vector_loads: bool = True
     shared_layout: bool = True
+    split: int = 1
 
     def __post_init__(self) -> None:
         if self.coarsening not in ("cyclic", "blocked"):
             raise ValueError(f"coarsening must be 'cyclic' or 'blocked', not {self.coarsening!r}")
         if not self.tile or not self.threads or any(int(v) < 1 for v in self.tile + self.threads):
             raise ValueError("tile and threads must be non-empty tuples of positive integers")
+        if int(self.split) < 1:
+            raise ValueError(f"split must be a positive number of parts, not {self.split!r}")
 
     def dims_for(self, n: int) -> tuple[list[int], list[int]]:
         """(tile, threads) for a band with n mapped dimensions (x first). Unused thread dimensions are
@@ -100,7 +109,10 @@ class GpuMapping:
         return tiles, out_t
 
     def to_dict(self) -> dict[str, object]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        """The fields as plain values; split is left out when it is 1, so that the candidate keys of
+        tuning records written before split existed stay the same."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()
+                if not (k == "split" and v == 1)}
 
 
 @dataclass
@@ -290,8 +302,72 @@ def _choose_promotions(scop: Scop, node: isl.ScheduleNode, mapped: list[int], se
     return sorted(shared), sorted(private)
 
 
+def _member_range(node: isl.ScheduleNode, upa: isl.UnionPwAff,
+                  params: Mapping[str, int] | None) -> tuple[int, int] | None:
+    """The smallest and largest value of a band member over the band's domain, when both are constants
+    (after fixing the parameters to `params`)."""
+    values = isl.UnionMap.from_union_pw_aff(upa).intersect_domain(node.get_domain()).range()
+    if params:
+        fixed = isl.Set(f"[{', '.join(params)}] -> {{ : {' and '.join(f'{k} = {int(v)}' for k, v in params.items())} }}")
+        values = values.intersect_params(fixed.align_params(values.get_space()))
+    sets = values.get_set_list()
+    if sets.n_set() != 1:
+        return None
+    st = sets.get_at(0)
+    lo, hi = st.dim_min(0), st.dim_max(0)
+    if not (lo.is_cst() and hi.is_cst()):
+        return None
+    vals: list[int] = []
+    for pa in (lo, hi):
+        pieces = pa.get_pieces()
+        if len(pieces) != 1:
+            return None
+        vals.append(int(pieces[0][1].get_constant_val().to_python()))
+    return vals[0], vals[1]
+
+
+def _plus_reductions_only(scop: Scop, node: isl.ScheduleNode) -> bool:
+    from polyopt.legality import is_reduction
+
+    _reads, _writes, stmts = _accesses_in(scop, node)
+    return bool(stmts) and all(is_reduction(s) and s.value.op == "+" for s in stmts)
+
+
+def _split_plan(scop: Scop, node: isl.ScheduleNode, f: list[isl.UnionPwAff], mapped: list[int],
+                tiles: list[int], seq: list[int], private: list[str], options: GpuMapping,
+                params: Mapping[str, int] | None) -> tuple[int, str, set[int]]:
+    """(part length, grid dimension, mapped dims whose block band is left out) of a split reduction."""
+    why = None
+    if not seq:
+        why = "the mapped band has no sequential (reduction) member"
+    elif not options.private or not private:
+        why = "the accumulators are not kept in registers (private)"
+    elif not _plus_reductions_only(scop, node):
+        why = "not every statement of the band is a '+' reduction"
+    rng = None if why else _member_range(node, f[seq[0]], params)
+    if why is None and rng is None:
+        why = "the reduction loop's bounds are not constant (give the sizes: params)"
+    if why is not None:
+        raise CodegenError(f"cannot split the reduction in {options.split} parts: {why}")
+    lo, hi = rng
+    length = -(-(hi - lo + 1) // options.split)
+    if options.seq_tile:
+        length = -(-length // options.seq_tile) * options.seq_tile
+    dropped: set[int] = set()
+    if len(mapped) < 3:
+        return length, DIMS[len(mapped)], dropped
+    for d in range(len(mapped)):
+        r = _member_range(node, f[mapped[d]], params)
+        if r is not None and r[0] // tiles[d] == r[1] // tiles[d]:
+            dropped.add(d)
+            return length, DIMS[d], dropped
+    raise CodegenError(f"cannot split the reduction in {options.split} parts: all three grid dimensions "
+                       "are in use (tile one mapped loop to its whole extent)")
+
+
 def _map_band(scop: Scop, node: isl.ScheduleNode, par: list[int], deps: isl.UnionMap,
-              options: GpuMapping, plans: list[_Plan]) -> isl.ScheduleNode:
+              options: GpuMapping, plans: list[_Plan],
+              params: Mapping[str, int] | None = None) -> isl.ScheduleNode:
     n = node.band_n_member()
     permutable = bool(node.band_get_permutable()) or n == 1
     if not permutable:
@@ -314,6 +390,9 @@ def _map_band(scop: Scop, node: isl.ScheduleNode, par: list[int], deps: isl.Unio
 
     mupa = node.band_get_partial_schedule()
     f = [mupa.get_at(m) for m in range(n)]
+    split = None
+    if options.split > 1:
+        split = _split_plan(scop, node, f, mapped, tiles, seq, private, options, params)
     node = node.delete()
     loops_below = _has_band(node)
     # bottom-up: register loops, sequential point loops, thread loops, sequential tile loops, block loops
@@ -358,7 +437,13 @@ def _map_band(scop: Scop, node: isl.ScheduleNode, par: list[int], deps: isl.Unio
         node = node.insert_partial_schedule(_mupa(tiled, mupa))
     for a in reversed(private):
         node = node.insert_mark(isl.Id(f"private:{a}"))
+    if split is not None:
+        length, dim, dropped = split
+        part = f[seq[0]].scale_down_val(isl.Val(length)).floor()
+        node = node.insert_partial_schedule(_mupa([part], mupa)).insert_mark(isl.Id(f"gpu:split.{dim}"))
     for d in reversed(range(len(mapped))):
+        if split is not None and d in split[2]:
+            continue          # one tile: its block loop would run once; its grid dimension runs the split
         blk = f[mapped[d]].scale_down_val(isl.Val(tiles[d])).floor()
         node = node.insert_partial_schedule(_mupa([blk], mupa)).insert_mark(isl.Id(f"gpu:block.{DIMS[d]}"))
     return node
@@ -412,7 +497,7 @@ def _merge_chain(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.ScheduleNode
 
 
 def _visit(scop: Scop, node: isl.ScheduleNode, deps: isl.UnionMap, options: GpuMapping,
-           plans: list[_Plan]) -> isl.ScheduleNode:
+           plans: list[_Plan], params: Mapping[str, int] | None = None) -> isl.ScheduleNode:
     """Map the subtree at node; returns the node at the same position."""
     t = node.get_type()
     if t == isl.schedule_node_type.band:
@@ -424,7 +509,7 @@ def _visit(scop: Scop, node: isl.ScheduleNode, deps: isl.UnionMap, options: GpuM
         permutable = bool(node.band_get_permutable()) or n == 1
         usable = par if permutable else [m for m in range(n) if all(k in par for k in range(m + 1))]
         if usable:
-            return _map_band(scop, node, usable, deps, options, plans)
+            return _map_band(scop, node, usable, deps, options, plans, params)
         if not _has_parallel_band(node.child(0), deps):
             names = set()
             node.get_domain().foreach_set(lambda s: names.add(s.get_tuple_name()))
@@ -441,13 +526,15 @@ def _visit(scop: Scop, node: isl.ScheduleNode, deps: isl.UnionMap, options: GpuM
     elif t == isl.schedule_node_type.mark and node.mark_get_id().get_name().startswith("gpu:"):
         return node
     for c in range(node.n_children()):
-        node = _visit(scop, node.child(c), deps, options, plans).parent()
+        node = _visit(scop, node.child(c), deps, options, plans, params).parent()
     return node
 
 
 def map_to_gpu(scop: Scop, schedule_tree: object, deps: object = None,
-               options: GpuMapping | None = None, *, plans: list | None = None) -> isl.Schedule:
-    """The schedule tree with GPU marks (blocks, threads, promotion, unrolling); checked for legality."""
+               options: GpuMapping | None = None, *, plans: list | None = None,
+               params: Mapping[str, int] | None = None) -> isl.Schedule:
+    """The schedule tree with GPU marks (blocks, threads, promotion, unrolling); checked for legality.
+    params: size values the kernel will be specialised for (needed by `split` with parametric bounds)."""
     options = options or GpuMapping()
     sched = _schedule_of(schedule_tree)
     if is_mapped(sched):
@@ -455,7 +542,7 @@ def map_to_gpu(scop: Scop, schedule_tree: object, deps: object = None,
     dmap = _deps_map(scop, deps)
     out_plans = [] if plans is None else plans
     try:
-        root = _visit(scop, sched.get_root(), dmap, options, out_plans)
+        root = _visit(scop, sched.get_root(), dmap, options, out_plans, params)
         mapped = root.get_schedule()
     except isl.Error as e:  # pragma: no cover - isl internal failure
         raise CodegenError(f"while mapping the schedule to the GPU: {e}") from e
@@ -489,18 +576,38 @@ def check_mapping(scop: Scop, mapped: isl.Schedule, deps: object = None) -> None
         raise IllegalTransformError(f"the mapped schedule reverses a dependence: {viol.sample()}",
                                     dependence=str(viol))
 
+    atomic: list[isl.UnionMap] = []
+
     def walk(n: isl.ScheduleNode) -> None:
         if n.get_type() == isl.schedule_node_type.mark:
             name = n.mark_get_id().get_name()
-            if name.startswith(("gpu:block", "gpu:thread")):
+            if name.startswith(("gpu:block", "gpu:thread", "gpu:split")):
                 band = n.child(0)
                 if band.get_type() != isl.schedule_node_type.band or band.band_n_member() != 1:
                     raise CodegenError(f"mark {name} must sit above a one-member band")
-                if not member_is_parallel(band, 0, dmap):
+                carried = dmap
+                if name.startswith("gpu:split"):     # partial sums meet in atomicAdd: '+' reductions only
+                    if not atomic:
+                        atomic.append(plus_reduction_pairs(scop))
+                    carried = dmap.subtract(atomic[0])
+                if not member_is_parallel(band, 0, carried):
                     raise IllegalTransformError(f"the loop mapped to {name[4:]} carries a dependence")
         for c in range(n.n_children()):
             walk(n.child(c))
     walk(mapped.get_root())
+
+
+def plus_reduction_pairs(scop: Scop) -> isl.UnionMap:
+    """Instance pairs of '+' reduction statements that update the same element: what a split
+    reduction (atomicAdd of partial sums) may run in parallel."""
+    from polyopt.legality import is_reduction
+
+    out = isl.UnionMap.empty(scop.context.get_space())
+    for s in scop.statements:
+        if is_reduction(s) and s.value.op == "+":
+            w = isl.UnionMap.from_map(s.writes[0].relation)
+            out = out.union(w.apply_range(w.reverse()))
+    return out
 
 
 def original_schedule(scop: Scop) -> isl.Schedule:
