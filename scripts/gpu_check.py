@@ -9,7 +9,7 @@ Sections (each time-boxed, each in try/except so one failure does not stop the r
 Prints progress; writes a JSON summary to $OUT/gpu_results.json when $OUT is set.
 
 Run from the repository root (after the wheels in ../shared/wheels/device-cp312 are installed):
-  python3 scripts/gpu_check.py
+  python3 scripts/gpu_check.py [a b c d]     (the sections to run; all by default)
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import os
 import sys
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,28 +131,55 @@ def conv(F, Cin, HO, K, s):
     return build_scop(src), HP
 
 
-GEMM_CONFIGS = [     # the first 7 also run at n = 1024, 2048
+GEMM_CONFIGS = [     # the first 5 also run at n = 1024, 2048
     GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=8),      # 8x8/thread, swizzled A^T/B, k unrolled
-    GpuMapping(tile=(64, 256), threads=(8, 32), seq_tile=8),        # 8x8/thread, warp = 8x4 threads
-    GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=16),
-    GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=16),       # 4x4/thread
-    GpuMapping(tile=(128, 64), threads=(16, 8), seq_tile=8),        # 8x8/thread, 128 threads
-    GpuMapping(tile=(64, 64), threads=(8, 8), seq_tile=8),          # 8x8/thread, 64 threads
-    GpuMapping(tile=(64, 128), threads=(8, 16), seq_tile=16),
-    GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=8, coarsening="blocked"),
-    GpuMapping(tile=(128, 256), threads=(16, 32), seq_tile=8),
     GpuMapping(tile=(128, 128), threads=(32, 8), seq_tile=8),
-    GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=8, shared_layout=False, unroll=1),  # old code
-]
-DGEMM_CONFIGS = [    # doubles take 2 registers: smaller register tiles
     GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=16),       # 4x4/thread
-    GpuMapping(tile=(64, 128), threads=(16, 16), seq_tile=8),       # 4x8
-    GpuMapping(tile=(128, 64), threads=(16, 16), seq_tile=8),       # 8x4
-    GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=8),
-    GpuMapping(tile=(32, 64), threads=(8, 16), seq_tile=16),        # 4x4, 128 threads
-    GpuMapping(tile=(64, 128), threads=(16, 32), seq_tile=8),       # 4x4, 512 threads
-    GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=16, shared_layout=False, unroll=1),  # old code
+    GpuMapping(tile=(64, 256), threads=(8, 32), seq_tile=8),        # 8x8/thread, warp = 8x4 threads
+    GpuMapping(tile=(128, 64), threads=(16, 8), seq_tile=8),        # 8x8/thread, 128 threads
+    GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=8, coarsening="blocked"),
+    GpuMapping(tile=(128, 128), threads=(16, 16), seq_tile=16),
 ]
+GEMM_SPLITS = {1024: 4, 2048: 2}     # split-K variants of the first three configs at these sizes
+DGEMM_CONFIGS = [    # doubles take 2 registers: smaller register tiles
+    GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=16, shared_layout=False, unroll=1),  # best before
+    GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=16),       # 4x4/thread
+    GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=8),
+    GpuMapping(tile=(32, 32), threads=(16, 16), seq_tile=16),       # 2x2/thread
+    GpuMapping(tile=(64, 32), threads=(16, 16), seq_tile=16),       # 4x2
+    GpuMapping(tile=(32, 64), threads=(8, 16), seq_tile=16),        # 4x4, 128 threads
+    GpuMapping(tile=(64, 128), threads=(16, 16), seq_tile=8),       # 4x8
+]
+
+
+def gemm_configs(dt: DType, n: int) -> list:
+    base = GEMM_CONFIGS if dt == DType.FLOAT32 else DGEMM_CONFIGS
+    cfgs = list(base if n == 4096 else base[:5])
+    if n in GEMM_SPLITS:
+        cfgs += [replace(c, split=GEMM_SPLITS[n]) for c in base[:3]]
+    return cfgs
+
+
+def prebuild(jobs: list, workers: int = 12) -> list:
+    """compile_cuda every (scop, params, options) job here (isl: one thread), then nvcc + ptxas in a
+    thread pool (one job per distinct source); returns the kernels, or the exception of each job."""
+    from concurrent.futures import ThreadPoolExecutor
+    kernels = []
+    for scop, params, opts in jobs:
+        try:
+            kernels.append(compile_cuda(scop, original_schedule(scop), params=params, options=opts))
+        except Exception as e:  # noqa: BLE001
+            kernels.append(e)
+    unique = list({k.cuda_source: k for k in kernels if not isinstance(k, Exception)}.values())
+
+    def ptx(k):
+        try:
+            k.can_launch()
+        except Exception:  # noqa: BLE001 - reported again when the job runs
+            pass
+    with ThreadPoolExecutor(max_workers=workers) as ex:
+        list(ex.map(ptx, unique))
+    return kernels
 
 
 def _res_text(cfg: dict) -> str:
@@ -162,10 +190,9 @@ def _res_text(cfg: dict) -> str:
     return f"[{r['registers']} regs, {r['shared_bytes']} B smem, {r['spill_stores']} B spills]"
 
 
-@section("a_correctness", 60)
+@section("a_correctness", 50)
 def correctness(out, deadline):
     import cuda_scops as S
-    from polyopt.codegen.cuda import run_loop_program
     from polyopt.codegen.cuda.emulate import _NP, eval_int
     from polyopt.codegen.loop_ast import build_loop_ast
     cases = [("gemm_f32", S.gemm(DType.FLOAT32), {"N": 67}, None), ("gemm_f64", S.gemm(DType.FLOAT64), {"N": 67}, None),
@@ -223,7 +250,7 @@ def _suite_cases():
     return out
 
 
-@section("b_gemm", 150)
+@section("b_gemm", 90)
 def gemm_bench(out, deadline):
     import torch
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -242,13 +269,15 @@ def gemm_bench(out, deadline):
             row = {"dtype": dt.value, "n": n, "cublas_s": t_cublas, "cublas_tflops": flops / t_cublas / 1e12,
                    "configs": []}
             best = None
-            configs = GEMM_CONFIGS if dt == DType.FLOAT32 else DGEMM_CONFIGS
-            for opts in configs if n == 4096 or (n == 2048 and dt == DType.FLOAT64) else configs[:7]:
+            configs = gemm_configs(dt, n)
+            built = prebuild([(scop, {"N": n}, o) for o in configs])
+            for opts, k in zip(configs, built):
                 if time.time() > deadline:
                     break
                 cfg = {"options": opts.to_dict()}
                 try:
-                    k = compile_cuda(scop, original_schedule(scop), params={"N": n}, options=opts)
+                    if isinstance(k, Exception):
+                        raise k
                     ok, why = k.can_launch()
                     cfg["resources"] = {kk: r.__dict__ for kk, r in k.resources.items()}
                     if not ok:
@@ -269,11 +298,14 @@ def gemm_bench(out, deadline):
                     cfg.update(status="error", error=f"{type(e).__name__}: {e}")
                 say(dt.value, n, cfg.get("status"), f"{cfg.get('tflops', 0):.2f} TFLOP/s",
                     f"{cfg.get('pct_cublas', 0):.0f}% of cuBLAS ({row['cublas_tflops']:.1f})", opts.tile,
-                    opts.threads, opts.seq_tile, opts.coarsening, _res_text(cfg), cfg.get("error", ""))
+                    opts.threads, opts.seq_tile, opts.coarsening, f"split {opts.split}", _res_text(cfg),
+                    cfg.get("error", ""))
                 row["configs"].append(cfg)
             if best:
                 row["best_tflops"] = flops / best / 1e12
                 row["best_pct_cublas"] = 100 * t_cublas / best
+                say(f"{dt.value} n={n}: best {row['best_tflops']:.2f} TFLOP/s = {row['best_pct_cublas']:.0f}% of "
+                    f"cuBLAS ({row['cublas_tflops']:.2f})")
             out["rows"].append(row)
 
 
@@ -282,20 +314,20 @@ RESNET = [("C1", 224, 3, 64, 7, 2), ("C2", 56, 64, 64, 3, 1), ("C3", 56, 64, 64,
           ("C8", 28, 128, 256, 1, 2), ("C9", 14, 256, 256, 3, 1), ("C10", 14, 256, 512, 3, 2),
           ("C11", 14, 256, 512, 1, 2), ("C12", 7, 512, 512, 3, 1)]
 CONV_CONFIGS = [     # tile/threads in (x, y, f) order; c tiled by seq_tile; ky, kx loops below
-    GpuMapping(tile=(8, 8, 32), threads=(8, 8, 4), seq_tile=16),      # best before on C2 (8 f per thread)
-    GpuMapping(tile=(16, 8, 8), threads=(16, 8, 2), seq_tile=8),
-    GpuMapping(tile=(8, 8, 16), threads=(8, 8, 4), seq_tile=8),
-    GpuMapping(tile=(16, 16, 4), threads=(16, 16, 1), seq_tile=8),    # best before on several layers
-    GpuMapping(tile=(7, 7, 32), threads=(7, 7, 4), seq_tile=8),
-    GpuMapping(tile=(14, 14, 8), threads=(14, 14, 1), seq_tile=8),
-    GpuMapping(tile=(8, 8, 64), threads=(8, 8, 8), seq_tile=8),       # 8 f per thread, 512 threads
-    GpuMapping(tile=(4, 4, 64), threads=(4, 4, 16), seq_tile=16),     # deep layers (7x7, 14x14)
-    GpuMapping(tile=(28, 4, 16), threads=(28, 4, 2), seq_tile=4),
-    GpuMapping(tile=(8, 8, 32), threads=(8, 8, 4), seq_tile=16, shared_layout=False),   # old layout
+    GpuMapping(tile=(16, 8, 8), threads=(16, 8, 2), seq_tile=8),      # best before on 5 layers
+    GpuMapping(tile=(8, 8, 32), threads=(8, 8, 4), seq_tile=16),      # best before on C1, C3
+    GpuMapping(tile=(4, 4, 64), threads=(4, 4, 16), seq_tile=16),     # best before on C11
 ]
 
 
-@section("c_resnet_conv", 170)
+def conv_configs(scop) -> list:
+    """The fixed configs plus the GPU search's seed mappings of this layer (split-K ones included)."""
+    from polyopt.search.gpu import GpuSpace
+    space = GpuSpace(scop, {})
+    return CONV_CONFIGS + [space.mapping(p) for p in space.seed_points()]
+
+
+@section("c_resnet_conv", 150)
 def resnet(out, deadline):
     import torch
     import torch.nn.functional as Fn
@@ -316,12 +348,15 @@ def resnet(out, deadline):
         xp = Fn.pad(x, (pad, pad, pad, pad))[0][:, :HP, :HP].contiguous()
         row = {"layer": name, "cudnn_us": t_cudnn * 1e6, "configs": []}
         best = None
-        for opts in CONV_CONFIGS:
+        configs = conv_configs(scop)
+        built = prebuild([(scop, {}, o) for o in configs])
+        for opts, k in zip(configs, built):
             if time.time() > layer_deadline:
                 break
             cfg = {"options": opts.to_dict()}
             try:
-                k = compile_cuda(scop, original_schedule(scop), params={}, options=opts)
+                if isinstance(k, Exception):
+                    raise k
                 ok, why = k.can_launch()
                 cfg["resources"] = {kk: r.__dict__ for kk, r in k.resources.items()}
                 if not ok:
@@ -339,7 +374,7 @@ def resnet(out, deadline):
                     best = t
             except Exception as e:
                 cfg.update(status="error", error=f"{type(e).__name__}: {e}")
-            say("  ", name, opts.tile, opts.threads, opts.seq_tile, cfg.get("status"),
+            say("  ", name, opts.tile, opts.threads, opts.seq_tile, f"split {opts.split}", cfg.get("status"),
                 f"{cfg.get('us', 0):.1f} us", f"{cfg.get('vs_cudnn', 0):.2f}x cuDNN", _res_text(cfg),
                 cfg.get("error", "")[:200])
             row["configs"].append(cfg)
@@ -349,6 +384,11 @@ def resnet(out, deadline):
         say(name, f"cuDNN {t_cudnn * 1e6:.1f} us", f"best {row.get('best_us', float('nan')):.1f} us",
             [c.get("status") for c in row["configs"]])
         out["rows"].append(row)
+    ratios = [r["best_vs_cudnn"] for r in out["rows"] if r.get("best_vs_cudnn")]
+    if ratios:
+        out["geomean_vs_cudnn"] = float(np.exp(np.mean(np.log(ratios))))
+        say(f"conv layers: best of the configs = {out['geomean_vs_cudnn']:.2f}x cuDNN's speed (geomean over "
+            f"{len(ratios)} layers)")
 
 
 HAND_JACOBI = r"""
@@ -360,7 +400,7 @@ extern "C" __global__ void jac(const float* __restrict__ A, float* __restrict__ 
 """
 
 
-@section("d_stencils", 40)
+@section("d_stencils", 30)
 def stencils(out, deadline):
     import cuda_scops as S
     import torch
@@ -399,24 +439,26 @@ def compile_only() -> None:
     """Every GEMM/conv config through compile_cuda + nvcc + ptxas (no GPU): `gpu_check.py --compile-only`."""
     bad = 0
     jobs = [(f"{dt.value} n={n}", gemm_acc(dt), {"N": n}, o)
-            for dt, cfgs in ((DType.FLOAT32, GEMM_CONFIGS), (DType.FLOAT64, DGEMM_CONFIGS))
-            for n in (1024, 4096) for o in cfgs]
+            for dt in (DType.FLOAT32, DType.FLOAT64) for n in (1024, 2048, 4096) for o in gemm_configs(dt, n)]
     for name, H, Cin, F, K, s in RESNET:
         pad = K // 2
         HO = (H + 2 * pad - K) // s + 1
         scop, _hp = conv(F, Cin, HO, K, s)
-        jobs += [(name, scop, {}, o) for o in CONV_CONFIGS]
-    for name, scop, params, opts in jobs:
+        jobs += [(name, scop, {}, o) for o in conv_configs(scop)]
+    built = prebuild([(scop, params, opts) for _n, scop, params, opts in jobs])
+    for (name, scop, params, opts), k in zip(jobs, built):
         cfg: dict = {}
         try:
-            k = compile_cuda(scop, original_schedule(scop), params=params, options=opts)
+            if isinstance(k, Exception):
+                raise k
             ok, why = k.can_launch()
             cfg["resources"] = {kk: r.__dict__ for kk, r in k.resources.items()}
             status = "ok" if ok else f"cannot launch: {why}"
         except Exception as e:
             status = f"error {type(e).__name__}: {e}"[:300]
         bad += status != "ok"
-        say(name, opts.tile, opts.threads, opts.seq_tile, opts.coarsening, status, _res_text(cfg))
+        say(name, opts.tile, opts.threads, opts.seq_tile, opts.coarsening, f"split {opts.split}", status,
+            _res_text(cfg))
     say(f"{len(jobs)} configs compiled, {bad} not launchable or failed")
 
 
@@ -430,8 +472,10 @@ def main() -> None:
         say("device:", RESULTS["device"])
     except Exception as e:
         RESULTS["errors"].append(f"torch: {e}")
-    for fn in (correctness, gemm_bench, resnet, stencils):
-        fn()
+    chosen = [a for a in sys.argv[1:] if not a.startswith("-")]      # e.g. `gpu_check.py b c`: those only
+    for key, fn in (("a", correctness), ("b", gemm_bench), ("c", resnet), ("d", stencils)):
+        if not chosen or key in chosen:
+            fn()
     RESULTS["total_seconds"] = round(time.time() - T0, 1)
     outdir = os.environ.get("OUT")
     if outdir:

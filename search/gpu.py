@@ -40,12 +40,13 @@ from polyopt.model import Scop
 
 log = logging.getLogger(__name__)
 
-GPU_FEATURE_VERSION = 1001
+GPU_FEATURE_VERSION = 1002
 MAX_DIMS = 3
 TILES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 REGS = (1, 2, 4, 8)
 SEQ_TILES = (0, 4, 8, 16, 32)
 UNROLLS = (0, 2, 4, 8)
+SPLITS = (1, 2, 4, 8, 16, 32)
 N_SM = {"9.0": 132}          # SMs per compute capability (H100/H200); others: 100
 
 
@@ -91,6 +92,9 @@ class GpuSpace:
         knobs += [GpuKnob("seq_tile", SEQ_TILES), GpuKnob("coarsening", ("cyclic", "blocked")),
                   GpuKnob("shared", (True, False)), GpuKnob("private", (True, False)),
                   GpuKnob("unroll", UNROLLS), GpuKnob("vector_loads", (True, False))]
+        self.can_split = split_applicable(scop, self.params, self.extents)
+        if self.can_split:
+            knobs.append(GpuKnob("split", SPLITS))
         self.knob_list = tuple(knobs)
         self.n_dims = n
         self._names = tuple(k.name for k in knobs)
@@ -111,12 +115,18 @@ class GpuSpace:
         return GpuMapping(tile=tiles, threads=threads, seq_tile=int(v["seq_tile"]),
                           coarsening=str(v["coarsening"]), shared=bool(v["shared"]),
                           private=bool(v["private"]), unroll=int(v["unroll"]),
-                          vector_loads=bool(v["vector_loads"]))
+                          vector_loads=bool(v["vector_loads"]), split=int(v.get("split", 1)))
 
     def is_legal(self, point: GpuPoint) -> bool:
         """Static checks: the register tile divides the tile, 32..1024 threads per block (fewer only when
-        the whole iteration space is smaller)."""
+        the whole iteration space is smaller); a split reduction has private accumulators, a k-tile and
+        a free grid dimension (with three mapped dimensions, one fits in a single tile)."""
         v = self.values(point)
+        if int(v.get("split", 1)) > 1:
+            if not v["private"] or not int(v["seq_tile"]):
+                return False
+            if self.n_dims >= 3 and not any(int(v[f"tile{d}"]) >= self.extents[d] for d in range(3)):
+                return False
         threads = 1
         for d in range(self.n_dims):
             t, r = int(v[f"tile{d}"]), int(v[f"reg{d}"])
@@ -154,12 +164,51 @@ class GpuSpace:
         return point
 
     def seed_points(self) -> list[GpuPoint]:
-        """Register-tiled mappings that are good starting points on NVIDIA GPUs, measured first: the
-        largest blocks of 8x8 (then 4x4, 2x2) outputs per thread with 256 (or 128) threads, a k-tile of 8,
-        shared-memory tiles and vector loads (the family of the best hand-picked sgemm mapping on the
-        H200: 128x128 tiles, 16x16 threads, k-tile 8). A random space of ~10^6 points rarely reaches
-        them within a few dozen trials. Only points that fit the extents and pass the static checks."""
+        """Register-tiled mappings that are good starting points on NVIDIA GPUs, measured first (a random
+        space of ~10^7 points rarely reaches them within a few dozen trials). Only points that fit the
+        extents and pass the static checks.
+
+        - 1-2 mapped dimensions (gemm-like): the largest blocks of 8x8 (then 4x4, 2x2) outputs per
+          thread with 256 (or 128) threads, a k-tile of 8, shared tiles and vector loads (the family of
+          the best hand-picked sgemm mapping on the H200: 128x128 tiles, 16x16 threads, k-tile 8).
+        - 3 mapped dimensions (conv-like: x, y, output channels): 8-16 outputs per thread (2 along x
+          and/or y, 4-8 output channels), whole rows when they are short.
+        Where the blocks alone would leave the GPU's SMs idle, the same mapping with the reduction
+        split in parts (split-K) comes too."""
+        base = self._gemm_seeds() if self.n_dims < 3 else self._conv_seeds()
         out: list[GpuPoint] = []
+        for v in base:
+            for split in (1, self._split_for(v)):
+                w = dict(v, split=split)
+                if split > 1 and not self.can_split:
+                    continue
+                point = tuple(w.get(name, 1) for name in self._names)
+                if self._fits(w) and self.is_legal(point) and point not in out:
+                    out.append(point)
+        return out
+
+    def _fits(self, v: Mapping[str, Hashable]) -> bool:
+        for d in range(self.n_dims):
+            if v[f"tile{d}"] not in self.knob_list[2 * d].choices or \
+                    v[f"reg{d}"] not in self.knob_list[2 * d + 1].choices:
+                return False
+        return True
+
+    def _split_for(self, v: Mapping[str, Hashable]) -> int:
+        """The smallest split that gives at least two blocks per SM (1 when the blocks already do)."""
+        blocks = math.prod(math.ceil(e / int(v[f"tile{d}"])) for d, e in enumerate(self.extents))
+        sms = N_SM.get(self.arch[3:4] + "." + self.arch[4:], 100)
+        split = 1
+        while blocks * split < 2 * sms and split < SPLITS[-1]:
+            split *= 2
+        return split
+
+    def _common(self) -> dict[str, Hashable]:
+        return {"seq_tile": 8, "coarsening": "cyclic", "shared": True, "private": True, "unroll": 0,
+                "vector_loads": True}
+
+    def _gemm_seeds(self) -> list[dict[str, Hashable]]:
+        out = []
         n = self.n_dims
         shapes = [(8, 16), (8, 8), (4, 16), (4, 8), (2, 16)]     # (per-thread outputs, threads) per dim
         for reg, thr in shapes:
@@ -167,20 +216,32 @@ class GpuSpace:
                 tiles = [reg * thr if d < 2 else 1 for d in range(n)]
                 if n >= 2 and lead == 1:
                     tiles[0] = reg * max(1, thr // 2)       # a half-height block (128 threads)
-                v: dict[str, Hashable] = {"seq_tile": 8, "coarsening": "cyclic", "shared": True,
-                                          "private": True, "unroll": 0, "vector_loads": True}
+                v = self._common()
                 for d in range(n):
-                    t = tiles[d] if d < 2 else 1
-                    v[f"tile{d}"] = t
-                    v[f"reg{d}"] = reg if d < 2 and t >= reg else 1
-                if any(v[f"tile{d}"] not in self.knob_list[2 * d].choices
-                       or v[f"reg{d}"] not in self.knob_list[2 * d + 1].choices for d in range(n)):
-                    continue
-                if any(int(v[f"tile{d}"]) > max(self.extents[d], 1) for d in range(n)):
-                    continue
-                point = tuple(v[name] for name in self._names)
-                if self.is_legal(point) and point not in out:
-                    out.append(point)
+                    v[f"tile{d}"] = tiles[d]
+                    v[f"reg{d}"] = reg if tiles[d] >= reg else 1
+                if all(int(v[f"tile{d}"]) <= max(self.extents[d], 1) for d in range(n)):
+                    out.append(v)
+        return out
+
+    def _conv_seeds(self) -> list[dict[str, Hashable]]:
+        out = []
+        ex, ey, ef = self.extents[:3]
+        for rx, ry, rf, tf in [(2, 2, 4, 16), (1, 2, 8, 32), (2, 1, 4, 16), (1, 1, 8, 32), (2, 2, 2, 8),
+                               (1, 1, 4, 16)]:
+            tx = ex if ex <= 28 else 32
+            ty = ey if ey <= 14 else 8
+            if tx % rx or ty % ry or tf > 2 * ef:
+                continue
+            threads = (tx // rx) * (ty // ry) * (tf // rf)
+            if threads > 512 and ty > 4:            # too many threads: halve the rows per block
+                ty //= 2
+                threads //= 2
+            if not 64 <= threads <= 512:
+                continue
+            v = self._common()
+            v.update({"tile0": tx, "reg0": rx, "tile1": ty, "reg1": ry, "tile2": tf, "reg2": rf})
+            out.append(v)
         return out
 
     def default_point(self) -> GpuPoint:
@@ -190,7 +251,7 @@ class GpuSpace:
         for d, ext in enumerate(self.extents):
             v[f"tile{d}"] = min((t for t in self.knob_list[2 * d].choices if t >= min(ext, 16)), default=16)
             v[f"reg{d}"] = 1
-        point = tuple(v[n] for n in self._names)
+        point = tuple(v.get(n, 1) for n in self._names)     # split: 1
         return point if self.is_legal(point) else self.sample(np.random.default_rng(0))
 
     # -- features
@@ -209,6 +270,22 @@ def mapping_from_json(text: str) -> Any:
 
     d = json.loads(text)["gpu"]
     return GpuMapping(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def split_applicable(scop: Scop, params: Mapping[str, int], extents: tuple[int, ...]) -> bool:
+    """Whether the mapped band has a '+' reduction that GpuMapping.split can run in parts."""
+    from polyopt.codegen.cuda import GpuMapping, original_schedule
+    from polyopt.codegen.cuda.mapping import map_to_gpu
+
+    from polyopt.errors import CodegenError
+
+    tiles = tuple(max(1, e) for e in extents) or (1,)
+    opts = GpuMapping(tile=tiles, threads=(1,) * len(tiles), seq_tile=1, shared=False, private=True, split=2)
+    try:
+        map_to_gpu(scop, original_schedule(scop), None, opts, params=dict(params))
+    except CodegenError:
+        return False
+    return True
 
 
 def mapped_extents(scop: Scop, params: Mapping[str, int]) -> tuple[int, ...]:
@@ -243,7 +320,7 @@ class Built:
 
 _DIM_FIELDS = ("extent", "tile", "threads", "per_thread", "blocks", "waste")
 _GLOBAL = ("threads_per_block", "work_per_thread", "blocks", "waves", "seq_tile", "unroll", "cyclic", "shared",
-           "private", "vector_loads", "flops_per_block", "n_dims")
+           "private", "vector_loads", "flops_per_block", "n_dims", "split")
 _BUILT = ("ir_shared_bytes", "ir_block_threads", "n_kernels", "registers", "regs_x_threads", "spills",
           "ptx_shared_bytes", "occupancy_blocks")
 
@@ -265,13 +342,15 @@ def gpu_features(space: GpuSpace, point: GpuPoint, built: Built | None = None) -
             threads, work, blocks = threads * (t // r), work * r, blocks * nb
         else:
             rows += [1, 1, 1, 1, 1, 1]
+    split = int(v.get("split", 1))
+    blocks *= split
     sms = N_SM.get(space.arch[3:4] + "." + space.arch[4:], 100)
     per_sm = max(1, 2048 // max(1, int(threads)))
     waves = blocks / (sms * per_sm)
     total_points = max(1.0, float(np.prod(space.extents)))
     rows += [threads, work, blocks, waves, int(v["seq_tile"]), int(v["unroll"]), v["coarsening"] == "cyclic",
              bool(v["shared"]), bool(v["private"]), bool(v["vector_loads"]), 1.0 / blocks * total_points,
-             space.n_dims]
+             space.n_dims, split]
     if built is None or built.kernel is None:
         rows += [math.nan] * len(_BUILT)
     else:

@@ -4,6 +4,7 @@ nvcc, and for the errors that refuse a split that would be wrong."""
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import sys
@@ -14,9 +15,9 @@ import pytest
 from polyopt.codegen.cuda import GpuMapping, check_mapping, compile_cuda, compile_ptx, original_schedule
 from polyopt.codegen.cuda.mapping import map_to_gpu
 
+from polyopt.dataflow import dependences
 from polyopt.errors import CodegenError, IllegalTransformError
 from polyopt.legality import mark_violations
-from polyopt.dataflow import dependences
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[2] / "scripts"))
@@ -69,8 +70,8 @@ def test_split_gemm_uses_the_free_grid_dimension(n, split):
     k = compile_cuda(scop, original_schedule(scop), params={"N": n},
                      options=GpuMapping(tile=(8, 8), threads=(4, 4), seq_tile=2, split=split))
     grid = k.launch_config({"N": n})[0].grid
-    length = -(-(-(-n // split)) // 2) * 2          # ceil(n / split), rounded up to the k-tile (2)
-    assert grid[2] == -(-n // length)
+    length = math.ceil(math.ceil(n / split) / 2) * 2       # n / split, rounded up to the k-tile (2)
+    assert grid[2] == math.ceil(n / length)
     got = C.copy()
     k.emulate(N=n, C=got, A=A, B=B)
     np.testing.assert_allclose(got, C + A @ B, rtol=1e-12)
@@ -149,3 +150,44 @@ def test_split_kernels_compile_with_nvcc(dt):
     assert kc.launch_config({})[0].grid == (8, 1, 16)
     ok, why = kc.can_launch()
     assert ok, why
+
+
+def test_seed_mappings_of_a_small_conv_emulate_correctly():
+    """The GPU search's conv seeds (register tiles over x, y and output channels; split-K variants)
+    compute the convolution: CPU emulation with race checks, against the reference."""
+    from polyopt.search.gpu import GpuSpace
+    F, Cin, HO, K, s = 8, 16, 7, 3, 1
+    scop, HP = G.conv(F, Cin, HO, K, s)
+    space = GpuSpace(scop, {})
+    assert space.can_split
+    maps = [space.mapping(p) for p in space.seed_points()]
+    assert any(m.split > 1 for m in maps) and any(m.split == 1 for m in maps)
+    rng = np.random.default_rng(5)
+    W = rng.random((F, Cin, K, K)).astype(np.float32)
+    inp = rng.random((Cin, HP, HP)).astype(np.float32)
+    want = _conv_ref(W, inp, s, HO, K)
+    for m in maps[:4]:
+        k = compile_cuda(scop, original_schedule(scop), params={}, options=m)
+        out = np.zeros((F, HO, HO), np.float32)
+        k.emulate(out=out, W=W, inp=inp)
+        np.testing.assert_allclose(out, want, rtol=1e-5, err_msg=str(m))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dt", [S.DType.FLOAT32, S.DType.FLOAT64])
+def test_split_gemm_on_gpu(dt):
+    import importlib.util
+
+    from polyopt.codegen.cuda import gpu_available
+    if importlib.util.find_spec("pycuda") is None or not gpu_available():
+        pytest.skip("needs pycuda and a CUDA device")
+    n = 200
+    scop = S.gemm_acc(dt)
+    k = compile_cuda(scop, original_schedule(scop), params={"N": n},
+                     options=GpuMapping(tile=(64, 64), threads=(16, 16), seq_tile=8, split=5))
+    rng = np.random.default_rng(0)
+    npdt = np.float32 if dt == S.DType.FLOAT32 else np.float64
+    A, B, C = (rng.random((n, n)).astype(npdt) for _ in range(3))
+    want = C.astype(np.float64) + A.astype(np.float64) @ B.astype(np.float64)
+    k(n, C=C, A=A, B=B)
+    np.testing.assert_allclose(C, want, rtol=1e-4 if npdt == np.float32 else 1e-12)
