@@ -367,7 +367,7 @@ def resnet(out, deadline):
                 k(out=o, W=w.contiguous(), inp=xp)
                 torch.cuda.synchronize()
                 err = float((o - ref).abs().max() / ref.abs().max())
-                t = float(np.median(k.benchmark(out=o, W=w, inp=xp, repeat=10, warmup=1)))
+                t = float(np.median(k.benchmark(out=o, W=w, inp=xp, repeat=30, warmup=3)))
                 cfg.update(status="ok" if err < 1e-4 else "WRONG", rel_err=err, us=t * 1e6,
                            vs_cudnn=t_cudnn / t)
                 if cfg["status"] == "ok" and (best is None or t < best):

@@ -92,7 +92,8 @@ class GpuSpace:
         knobs += [GpuKnob("seq_tile", SEQ_TILES), GpuKnob("coarsening", ("cyclic", "blocked")),
                   GpuKnob("shared", (True, False)), GpuKnob("private", (True, False)),
                   GpuKnob("unroll", UNROLLS), GpuKnob("vector_loads", (True, False))]
-        self.can_split = split_applicable(scop, self.params, self.extents)
+        self.reduction_extent = split_applicable(scop, self.params, self.extents)
+        self.can_split = self.reduction_extent > 0
         if self.can_split:
             knobs.append(GpuKnob("split", SPLITS))
         self.knob_list = tuple(knobs)
@@ -133,6 +134,8 @@ class GpuSpace:
             if r > t or t % r:
                 return False
             threads *= t // r
+            if d == 2 and t // r > 64:        # CUDA: blockDim.z <= 64
+                return False
         lo = min(32, math.prod(self.extents))
         return lo <= threads <= 1024
 
@@ -172,19 +175,24 @@ class GpuSpace:
           thread with 256 (or 128) threads, a k-tile of 8, shared tiles and vector loads (the family of
           the best hand-picked sgemm mapping on the H200: 128x128 tiles, 16x16 threads, k-tile 8).
         - 3 mapped dimensions (conv-like: x, y, output channels): 8-16 outputs per thread (2 along x
-          and/or y, 4-8 output channels), whole rows when they are short.
+          and/or y, 4-8 output channels), whole rows when they are short (<= 64).
         Where the blocks alone would leave the GPU's SMs idle, the same mapping with the reduction
-        split in parts (split-K) comes too."""
-        base = self._gemm_seeds() if self.n_dims < 3 else self._conv_seeds()
+        split in parts (split-K) comes too; for conv-like nests the most parts come first."""
         out: list[GpuPoint] = []
-        for v in base:
-            for split in (1, self._split_for(v)):
-                w = dict(v, split=split)
-                if split > 1 and not self.can_split:
-                    continue
-                point = tuple(w.get(name, 1) for name in self._names)
-                if self._fits(w) and self.is_legal(point) and point not in out:
-                    out.append(point)
+        if self.n_dims < 3:
+            variants = [dict(v, split=split) for v in self._gemm_seeds() for split in (1, self._split_for(v))]
+        else:   # deep layers: the most parts first (measured best on all split layers on the H200)
+            base = self._conv_seeds()
+            variants = [dict(v, split=split) for split in (SPLITS[-1], 0, 1) for v in base]
+            variants = [dict(v, split=v["split"] or self._split_for(v)) for v in variants]
+        for w in variants:
+            if int(w["split"]) > 1 and not self.can_split:
+                continue
+            parts = math.ceil(self.reduction_extent / int(w["seq_tile"])) if self.can_split else 1
+            w["split"] = min(int(w["split"]), max(1, 2 ** int(math.log2(max(1, parts)))))
+            point = tuple(w.get(name, 1) for name in self._names)
+            if self._fits(w) and self.is_legal(point) and point not in out:
+                out.append(point)
         return out
 
     def _fits(self, v: Mapping[str, Hashable]) -> bool:
@@ -229,8 +237,10 @@ class GpuSpace:
         ex, ey, ef = self.extents[:3]
         for rx, ry, rf, tf in [(2, 2, 4, 16), (1, 2, 8, 32), (2, 1, 4, 16), (1, 1, 8, 32), (2, 2, 2, 8),
                                (1, 1, 4, 16)]:
-            tx = ex if ex <= 28 else 32
+            tx = ex if ex <= 64 else 32          # whole rows when short: x leaves the grid for split-K
             ty = ey if ey <= 14 else 8
+            if tx > 32 and rx == 1:
+                continue
             if tx % rx or ty % ry or tf > 2 * ef:
                 continue
             threads = (tx // rx) * (ty // ry) * (tf // rf)
@@ -272,8 +282,8 @@ def mapping_from_json(text: str) -> Any:
     return GpuMapping(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
-def split_applicable(scop: Scop, params: Mapping[str, int], extents: tuple[int, ...]) -> bool:
-    """Whether the mapped band has a '+' reduction that GpuMapping.split can run in parts."""
+def split_applicable(scop: Scop, params: Mapping[str, int], extents: tuple[int, ...]) -> int:
+    """The iterations of the '+' reduction that GpuMapping.split can run in parts (0: none)."""
     from polyopt.codegen.cuda import GpuMapping, original_schedule
     from polyopt.codegen.cuda.mapping import map_to_gpu
 
@@ -281,11 +291,12 @@ def split_applicable(scop: Scop, params: Mapping[str, int], extents: tuple[int, 
 
     tiles = tuple(max(1, e) for e in extents) or (1,)
     opts = GpuMapping(tile=tiles, threads=(1,) * len(tiles), seq_tile=1, shared=False, private=True, split=2)
+    plans: list = []
     try:
-        map_to_gpu(scop, original_schedule(scop), None, opts, params=dict(params))
+        map_to_gpu(scop, original_schedule(scop), None, opts, params=dict(params), plans=plans)
     except CodegenError:
-        return False
-    return True
+        return 0
+    return max((p.reduction_extent for p in plans), default=0)
 
 
 def mapped_extents(scop: Scop, params: Mapping[str, int]) -> tuple[int, ...]:
@@ -366,12 +377,17 @@ def gpu_features(space: GpuSpace, point: GpuPoint, built: Built | None = None) -
     return np.log2(np.abs(out) + 1.0)
 
 
-def compile_point(space: GpuSpace, point: GpuPoint) -> Any:
+BUILD_TIMEOUT = 20.0     # seconds nvcc or ptxas may spend on one candidate (huge unrolled bodies: dropped)
+
+
+def compile_point(space: GpuSpace, point: GpuPoint, build_timeout: float | None = BUILD_TIMEOUT) -> Any:
     """The CudaKernel of a point (mapping, loop AST, CUDA C; uses isl: call from one thread only)."""
     from polyopt.codegen.cuda import compile_cuda, original_schedule
 
-    return compile_cuda(space.scop, original_schedule(space.scop), params=space.params,
-                        options=space.mapping(point), arch=space.arch)
+    kernel = compile_cuda(space.scop, original_schedule(space.scop), params=space.params,
+                          options=space.mapping(point), arch=space.arch)
+    kernel.build_timeout = build_timeout
+    return kernel
 
 
 def launch_check(kernel: Any) -> Built:

@@ -44,6 +44,7 @@ log = logging.getLogger("polyopt.codegen.cuda")
 
 INSTALL_HINT = ("install the CUDA extra on a machine with an NVIDIA GPU and driver: "
                 "pip install polyopt[cuda]")
+MAX_BLOCK_Z = 64                 # CUDA: blockDim.z <= 64 (x, y <= 1024)
 MAX_REGISTERS_PER_BLOCK = 65536
 MAX_STATIC_SHARED = 48 * 1024
 
@@ -72,8 +73,17 @@ def find_tool(name: str) -> str | None:
     return None
 
 
-def compile_ptx(source: str, arch: str = "sm_90") -> str:
-    """PTX of a CUDA translation unit (nvcc -ptx; NVRTC through cuda.bindings when nvcc is missing)."""
+def _run_tool(cmd: list[str], timeout: float | None) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise CodegenError(f"{Path(cmd[0]).name} took longer than {timeout:g} s on the generated kernel "
+                           "(a very large unrolled body?)") from None
+
+
+def compile_ptx(source: str, arch: str = "sm_90", timeout: float | None = None) -> str:
+    """PTX of a CUDA translation unit (nvcc -ptx; NVRTC through cuda.bindings when nvcc is missing).
+    timeout: seconds nvcc may take (CodegenError beyond); None waits."""
     key = hashlib.sha256(f"{arch}\n{source}".encode()).hexdigest()[:24]
     path = cache_dir() / f"{key}.ptx"
     if path.exists():
@@ -83,8 +93,7 @@ def compile_ptx(source: str, arch: str = "sm_90") -> str:
         with tempfile.TemporaryDirectory() as tmp:
             cu, out = Path(tmp) / "k.cu", Path(tmp) / "k.ptx"
             cu.write_text(source)
-            res = subprocess.run([nvcc, "-ptx", f"-arch={arch}", "-O3", "-o", str(out), str(cu)],
-                                 capture_output=True, text=True)
+            res = _run_tool([nvcc, "-ptx", f"-arch={arch}", "-O3", "-o", str(out), str(cu)], timeout)
             if res.returncode != 0:
                 raise CodegenError(f"nvcc failed on the generated CUDA:\n{res.stderr[-4000:]}")
             ptx = out.read_text()
@@ -127,8 +136,8 @@ class ResourceUsage:
     stack_bytes: int = 0
 
 
-def ptx_resources(ptx: str, arch: str = "sm_90") -> dict[str, ResourceUsage]:
-    """Registers, shared memory and spills per kernel from `ptxas -v` (cached)."""
+def ptx_resources(ptx: str, arch: str = "sm_90", timeout: float | None = None) -> dict[str, ResourceUsage]:
+    """Registers, shared memory and spills per kernel from `ptxas -v` (cached); timeout as compile_ptx's."""
     key = hashlib.sha256(f"{arch}\n{ptx}".encode()).hexdigest()[:24]
     path = cache_dir() / f"{key}.ptxas.txt"
     if path.exists():
@@ -141,8 +150,7 @@ def ptx_resources(ptx: str, arch: str = "sm_90") -> dict[str, ResourceUsage]:
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / "k.ptx"
             src.write_text(ptx)
-            res = subprocess.run([ptxas, "-v", f"-arch={arch}", str(src), "-o", str(Path(tmp) / "k.cubin")],
-                                 capture_output=True, text=True)
+            res = _run_tool([ptxas, "-v", f"-arch={arch}", str(src), "-o", str(Path(tmp) / "k.cubin")], timeout)
         if res.returncode != 0:
             raise CodegenError(f"ptxas failed:\n{res.stderr[-4000:]}")
         text = res.stderr + res.stdout
@@ -319,6 +327,7 @@ class CudaKernel:
         self.cuda_source = source
         self.schedule = schedule
         self.arch = arch
+        self.build_timeout: float | None = None     # seconds nvcc / ptxas may take on this kernel
         self._module = None
         self._funcs: dict[str, Any] = {}
 
@@ -328,12 +337,12 @@ class CudaKernel:
 
     @cached_property
     def ptx(self) -> str:
-        return compile_ptx(self.cuda_source, self.arch)
+        return compile_ptx(self.cuda_source, self.arch, self.build_timeout)
 
     @cached_property
     def resources(self) -> dict[str, ResourceUsage]:
         """Per kernel: registers per thread, static shared memory per block, spills (from ptxas -v)."""
-        return ptx_resources(self.ptx, self.arch)
+        return ptx_resources(self.ptx, self.arch, self.build_timeout)
 
     def launch_config(self, params: Mapping[str, int] | None = None) -> list[LaunchConfig]:
         env = dict(self.program.params)
@@ -349,11 +358,14 @@ class CudaKernel:
 
     def can_launch(self) -> tuple[bool, str]:
         """Whether every kernel fits the sm_90 per-block limits (uses ptxas)."""
+        for k in self.program.kernels:           # launch limits first: no ptxas needed to refuse these
+            if k.threads > 1024:
+                return False, f"{k.name}: {k.threads} threads per block"
+            if k.block[2] > MAX_BLOCK_Z:
+                return False, f"{k.name}: block z dimension {k.block[2]} > {MAX_BLOCK_Z}"
         res = self.resources
         for k in self.program.kernels:
             r = res.get(k.name)
-            if k.threads > 1024:
-                return False, f"{k.name}: {k.threads} threads per block"
             if r is None:
                 continue
             if r.registers * k.threads > MAX_REGISTERS_PER_BLOCK:

@@ -124,6 +124,7 @@ class _Plan:
     threads: list[int] = field(default_factory=list)
     shared: list[str] = field(default_factory=list)
     private: list[str] = field(default_factory=list)
+    reduction_extent: int = 0        # split reductions: iterations of the split member
 
 
 def _deps_map(scop: Scop, deps: object) -> isl.UnionMap:
@@ -393,6 +394,8 @@ def _map_band(scop: Scop, node: isl.ScheduleNode, par: list[int], deps: isl.Unio
     split = None
     if options.split > 1:
         split = _split_plan(scop, node, f, mapped, tiles, seq, private, options, params)
+        lo_hi = _member_range(node, f[seq[0]], params)
+        plans[-1].reduction_extent = lo_hi[1] - lo_hi[0] + 1 if lo_hi else 0
     node = node.delete()
     loops_below = _has_band(node)
     # bottom-up: register loops, sequential point loops, thread loops, sequential tile loops, block loops
