@@ -377,7 +377,7 @@ def gpu_features(space: GpuSpace, point: GpuPoint, built: Built | None = None) -
     return np.log2(np.abs(out) + 1.0)
 
 
-BUILD_TIMEOUT = 20.0     # seconds nvcc or ptxas may spend on one candidate (huge unrolled bodies: dropped)
+BUILD_TIMEOUT = 10.0     # seconds nvcc or ptxas may spend on one candidate (huge unrolled bodies: dropped)
 
 
 def compile_point(space: GpuSpace, point: GpuPoint, build_timeout: float | None = BUILD_TIMEOUT) -> Any:

@@ -114,9 +114,7 @@ def tune_cuda(scop: Scop, params: Mapping[str, int], *, trials: int, db: Databas
             seeds = seeds[n:]
             if not picked:
                 break
-            for key, point, built, feats in picked:
-                if time_budget is not None and time.time() - start > time_budget:
-                    break
+            for key, point, built, feats in picked:      # a built batch is measured whole (fast on a GPU)
                 points[key] = point
                 note(key, measurer.measure(built.kernel), feats)
             models.refit(X, y)
@@ -176,7 +174,8 @@ def _propose(space: GpuSpace, sa: SimulatedAnnealing, models: _Models, rng: np.r
              elites: list[Any] | None = None) -> list[tuple[str, Any, Built, np.ndarray]]:
     """n built, launchable, unmeasured points: SA on the analytic model (chains restarted from the
     elites), re-ranked by the full model. Seed points (GpuSpace.seed_points) that launch go first,
-    whatever the models say; with strategy "random" they are not used."""
+    whatever the models say (a round of n seeds has no other points); with strategy "random" they are
+    not used."""
     pool_n = 2 * n
     forced: list[Any] = []
     if seeds and not models.random:
@@ -185,7 +184,11 @@ def _propose(space: GpuSpace, sa: SimulatedAnnealing, models: _Models, rng: np.r
             if k not in exclude:
                 exclude.add(k)
                 forced.append(p)
-    if models.ready and not models.random:
+    if len(forced) >= n:          # a round of seeds only: they build fast and are measured at once
+        pool_n = len(forced)
+    if pool_n == len(forced):
+        pool = forced
+    elif models.ready and not models.random:
         def score(points: Any) -> np.ndarray:
             return models.fast.predict(np.asarray([space.features(p)[:N_ANALYTIC] for p in points]))
         pool = forced + sa.next_batch(score, max(0, pool_n - len(forced)), exclude, elites or ())
