@@ -11,7 +11,11 @@ a base schedule plus a replayable trace, so heuristics and tuned schedules compa
                outer_coincidence 0, coincidence = all); tile bands of >= 2 members by 32, mark the
                outermost parallel loop; BLIS-style matmul treatment when C[i][j] += A[i][k]*B[k][j]
                is recognised: cache tiles Mc x Nc x Kc, register tiles Mr x Nr, packing of A and B
-               as promote marks, micro-kernel (k, i, j) with j vectorised and i unrolled
+               as promote marks, micro-kernel (k, i, j) with j vectorised and i unrolled.
+               Jacobi-style stencils (a time loop around loops that are all parallel) keep the source
+               order with the outermost parallel loop marked: skewed 32^d time tiles ran at 0.11x (heat-3d),
+               0.26x (jacobi-1d) and 0.91x (jacobi-2d) of gcc -O3 at LARGE on a 32 MB-L3 machine, the
+               source order at 0.98-1.02x. Gauss-Seidel-style ones (seidel-2d: 1.37x) keep time tiles.
 """
 
 from __future__ import annotations
@@ -83,6 +87,10 @@ def schedule(scop: Scop, name: str, *, tile_sizes: Sequence[int] | None = None,
     deps = deps or dependences(scop)
     if name in ("original", "isl", "isl-nofuse", "isl-maxfuse") and not tile_sizes:
         return R.Candidate(name)
+    if name == "polly" and not tile_sizes and streaming_time_loop(scop, deps):
+        tr = _Trace(scop, "original", deps)       # Jacobi-style stencil: no time tiles (see the docstring)
+        mark_outermost_parallel(tr)
+        return tr.cand
     tr = _Trace(scop, name, deps)
     sizes = tuple(tile_sizes) if tile_sizes else (32,)
     if name == "polly" and _blis(tr, blis or _host_blis(scop), sizes):
@@ -177,6 +185,21 @@ def mark_outermost_parallel(tr: _Trace, exclude: Path | None = None, *, wavefron
             tr.attempt(R.Wavefront(p, 2), R.Parallel(p, 1))
         else:
             tr.attempt(R.Parallel(p, dict(found)[p]))
+
+
+def streaming_time_loop(scop: Scop, deps: Dependences) -> bool:
+    """A Jacobi-style time-iterated stencil: in the source order, the outermost loop (time) carries
+    dependences and every loop inside it is parallel (each time step reads the previous one's arrays
+    only). Its loops stream and vectorize as they are; skewed time tiles only pay when a time step's data
+    do not stay in cache."""
+    sched = base_schedule(scop, "original", deps)
+    infos = sched.band_infos()
+    if len(infos) < 2 or infos[0].path != (0,) or infos[0].n_member != 1:
+        return False
+    if not uncarried_kinds(scop, sched.tree, (0,), 0, deps):
+        return False                       # the outer loop is parallel: not a time loop
+    return all(not uncarried_kinds(scop, sched.tree, b.path, m, deps)
+               for b in infos[1:] for m in range(b.n_member))
 
 
 def _nests(sched: Schedule) -> list[Path]:

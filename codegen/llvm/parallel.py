@@ -1,7 +1,8 @@
 """Run a "parallel" loop on all cores through libgomp, as Polly does: the loop body is outlined into
 `void body(ptr closure)`, the closure struct carries the loop bounds and every live value, and
 `GOMP_parallel(body, closure, nthreads, 0)` runs it on the team; each thread takes one static chunk of
-the iteration space (omp_get_thread_num / omp_get_num_threads). No Python runs in the hot path.
+the iteration space (omp_get_thread_num / omp_get_num_threads). With one thread the body is called
+directly, without libgomp's fork/join. No Python runs in the hot path.
 
 The thread count is the module global `<entry>_nthreads` (0: libgomp's default, OMP_NUM_THREADS or the
 core count); Kernel objects write it before each call.
@@ -83,7 +84,14 @@ def emit_parallel_loop(em, n: For) -> bool:  # type: ignore[no-untyped-def]
     gomp = ctx.module.globals.get("GOMP_parallel") or ir.Function(
         ctx.module, ir.FunctionType(VOID, [PTR, PTR, I32, I32]), "GOMP_parallel")
     nthreads = b.load(ctx.threads_global, typ=I32)
-    b.call(gomp, [body_fn, closure, nthreads, ir.Constant(I32, 0)])
+    # one thread: call the body directly (outside a team, omp_get_num_threads() is 1 and the chunk is the
+    # whole range); GOMP_parallel's fork/join costs ~1 us, which dominates small loops in time steps
+    single = b.icmp_signed("==", nthreads, ir.Constant(I32, 1))
+    with b.if_else(single) as (direct, team):
+        with direct:
+            b.call(body_fn, [closure])
+        with team:
+            b.call(gomp, [body_fn, closure, nthreads, ir.Constant(I32, 0)])
     return True
 
 

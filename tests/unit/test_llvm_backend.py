@@ -3,6 +3,8 @@ with partial tiles, parallel, register-tiled), loop metadata, artifacts, and the
 
 from __future__ import annotations
 
+import re
+
 import pickle
 
 import islpy as isl
@@ -119,6 +121,19 @@ def test_gemm_llvm_matches_numpy_and_c(dt: DType, sched: str) -> None:
     for target in ("cpu", "c"):
         out, ref = run_gemm(compile_kernel(scop, tree, target, threads=2), dt, 37, 45, 29, seed=7)
         assert np.allclose(out, ref, rtol=RTOL[dt]), (target, sched)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_parallel_loop_with_one_thread_skips_libgomp(threads: int) -> None:
+    """With one thread the outlined body is called directly (no GOMP_parallel fork/join per loop: it
+    dominated jacobi-1d's small loops); the results are the same either way."""
+    scop = gemm_scop(DType.FLOAT64)
+    kernel = compile_kernel(scop, tiled(scop, (8, 16, 5), parallel=True), "cpu", threads=threads)
+    out, ref = run_gemm(kernel, DType.FLOAT64, 21, 30, 9, seed=3)
+    assert np.allclose(out, ref, rtol=1e-9)
+    from polyopt.codegen.llvm.module import build_module
+    raw = build_module(kernel.program({"ni": 21, "nj": 30, "nk": 9}))
+    assert "GOMP_parallel" in raw and re.search(r"call void @\"\S*omp_body\S*\(ptr", raw)
 
 
 def test_generic_kernel_and_lazy_specialisation() -> None:
