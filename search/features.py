@@ -11,7 +11,8 @@ that loop (all accesses, in cache lines). Totals over all statement sites: flops
 distinct array elements), arithmetic intensity, loops, sites, parallel work per thread; and an analytic
 memory-traffic estimate per cache level (host L1/L2/L3 sizes): the data of one iteration of the
 outermost loop whose iteration working set fits in the cache is assumed loaded once per iteration, so
-traffic = iterations of that loop x its working set, reported as bytes per flop. Those numbers mean the
+traffic = iterations of that loop x its working set, reported as bytes per flop; and the register tile
+around the dominant statement (flops per operand load, accumulators, register pressure). Those numbers mean the
 same on every kernel, which is what lets a model trained on some kernels rank another's candidates.
 Every value goes through log2(x + 1). FEATURE_VERSION changes whenever the layout changes.
 """
@@ -31,7 +32,7 @@ from polyopt.model import Scop
 from polyopt.search.inputs import array_shape
 from polyopt.search.loopinfo import Leaf, body_flops, dim_coefficients, leaves
 
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 MAX_DEPTH = 10
 MAX_ACCESSES = 4
 CACHE_LINE = 64
@@ -43,7 +44,8 @@ _TOTALS = ("flops", "bytes", "intensity", "n_loops", "n_sites", "depth", "work_p
            "inner_lines", "parallel_extent", "vector_extent", "vector_stride_max", "unroll_product",
            "traffic_l1_per_flop", "traffic_l2_per_flop", "traffic_l3_per_flop", "inner_stride_max",
            "inner_unit_stride", "inner_extent", "inner_reduction", "inner_vectorizable",
-           "est_compute_per_flop", "est_memory_per_flop", "est_cycles_per_flop")
+           "est_compute_per_flop", "est_memory_per_flop", "est_cycles_per_flop",
+           "reg_flops_per_load", "reg_accumulators", "reg_operands", "reg_pressure", "reg_block")
 
 # Analytic estimate (cycles per flop of the dominant statement): compute at VECTOR_LANES flops per cycle
 # when the innermost loop can vectorize (unit or zero strides, and no reduction unless the vector mark
@@ -242,6 +244,41 @@ def _totals(program: LoopProgram, sites: list[Leaf], shapes: dict[str, tuple[int
             1000.0 * compute, 1000.0 * memory, 1000.0 * max(compute, memory)]
 
 
+def register_block(program: LoopProgram, leaf: Leaf, shapes: dict[str, tuple[int, ...]]) -> list[float]:
+    """The register tile around the dominant statement: the loops inside the innermost loop L that is
+    neither unrolled nor vectorized (L runs the micro-kernel; the loops inside it are unrolled or are the
+    vector loop, so their iterations live in registers). Per iteration of L: flops over distinct operand
+    loads (vector loads count once per VECTOR_LANES unit-stride elements), the accumulators (elements
+    that do not change with L: kept in registers across it), operands, and the sum (register pressure).
+    [flops per load, accumulators, operands, pressure, points in the block]."""
+    loops = list(leaf.loops)
+    k = len(loops) - 1
+    while k >= 0 and (loops[k].loop.unroll > 1 or loops[k].loop.is_vector):
+        k -= 1
+    block = loops[k + 1:]
+    env = dict(leaf.env)
+    main_it = loops[k].loop.iterator if k >= 0 else None
+    points = float(np.prod([max(lv.extent, 1.0) for lv in block])) if block else 1.0
+    flops = points * body_flops(program.scop.statement(leaf.call.statement).value)
+    acc_regs = operand_loads = 0.0
+    for acc in _distinct(_accesses(program, leaf)):
+        distinct = 1.0
+        for lv in block:
+            coef = dim_coefficients(acc, lv.loop.iterator, env)
+            if not any(coef):
+                continue
+            n = max(lv.extent, 1.0)
+            if lv.loop.is_vector and _stride(acc, shapes.get(acc.array, ()), lv.loop.iterator, env) <= 1.0:
+                n = math.ceil(n / VECTOR_LANES)
+            distinct *= n
+        invariant = main_it is not None and not any(dim_coefficients(acc, main_it, env))
+        if invariant:
+            acc_regs += distinct
+        else:
+            operand_loads += distinct
+    return [flops / max(operand_loads, 1.0), acc_regs, operand_loads, acc_regs + operand_loads, points]
+
+
 def extract(program: LoopProgram, *, threads: int | None = None) -> np.ndarray:
     """The feature vector (float64, length n_features()) of a concrete loop program."""
     scop = program.scop
@@ -253,7 +290,8 @@ def extract(program: LoopProgram, *, threads: int | None = None) -> np.ndarray:
         return np.zeros(n_features())
     main = max(sites, key=lambda lf: lf.instances)
     levels, ws_bytes = _level_features(program, main, shapes, sizes)
-    totals = np.asarray(_totals(program, sites, shapes, sizes, threads or os.cpu_count() or 1, ws_bytes))
+    totals = np.asarray(_totals(program, sites, shapes, sizes, threads or os.cpu_count() or 1, ws_bytes)
+                        + register_block(program, main, shapes))
     levels = levels.ravel()
     vec = np.concatenate([levels, totals])
     return np.log2(np.abs(vec) + 1.0) * np.sign(vec)

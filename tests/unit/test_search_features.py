@@ -110,3 +110,24 @@ def test_traffic_is_the_working_set_of_the_outermost_fitting_iteration():
     assert traffic(leaf, ws, 2e6) == 1e6            # everything fits: compulsory traffic
     assert traffic(leaf, ws, 6e4) == 10 * 5e4       # an iteration of loop 0 fits
     assert traffic(leaf, ws, 1e3) == 200 * 100.0    # only the body fits
+
+
+def _raw(v, name):
+    x = _value(v, name)
+    return float(np.sign(x) * (2 ** abs(x) - 1))
+
+
+def test_register_block_of_a_blis_micro_kernel():
+    """polly's BLIS recipe on gemm: the micro-kernel unrolls i and vectorizes j under k, so per k step
+    it keeps a block of accumulators in registers and loads few operands per flop; the source order
+    has one accumulator-free load pair per multiply-add."""
+    from polyopt.schedulers import schedule
+
+    scop = gemm()
+    big = {"NI": 256, "NJ": 256, "NK": 256}
+    blis = extract(backend.loop_program(scop, backend.apply(scop, schedule(scop, "polly")), big))
+    plain = extract(backend.loop_program(scop, Candidate("original").apply(scop), big))
+    assert _raw(blis, "total.reg_flops_per_load") >= 8 and _raw(blis, "total.reg_accumulators") >= 4
+    assert _raw(blis, "total.reg_block") >= 16
+    assert _raw(plain, "total.reg_flops_per_load") <= 2 and _raw(plain, "total.reg_block") == 1
+
