@@ -15,6 +15,7 @@ import json
 import pickle
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from polyopt.search import backend
@@ -65,7 +66,9 @@ def main() -> None:
     versions = {r.feature_version for r in recs.values()}
     if len(versions) != 1:
         sys.exit(f"records with several feature versions {sorted(versions)}: pass databases of one version")
-    cached: dict = pickle.load(open(args.cache, "rb")) if args.cache else {}
+    cached: dict = {}
+    if args.cache and Path(args.cache).exists():
+        cached = pickle.loads(Path(args.cache).read_bytes())
     t0 = time.time()
     for w, k in names.items():
         rs = [r for r in recs.values() if r.workload == w]
@@ -77,7 +80,7 @@ def main() -> None:
                 cached[(w, r.candidate)] = fz.one(backend.candidate_from_json(r.candidate), r.candidate)
         print(f"{k}: {len(rs)} candidates featurized ({time.time() - t0:.0f} s)", flush=True)
     if args.cache:
-        pickle.dump(cached, open(args.cache, "wb"))
+        Path(args.cache).write_bytes(pickle.dumps(cached))
     keep = [r for r in recs.values() if cached.get((r.workload, r.candidate)) is not None]
     y = np.asarray([1 / r.median if r.ok else 0.0 for r in keep])
     g = np.asarray([names[r.workload] for r in keep])
