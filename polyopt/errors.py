@@ -86,5 +86,9 @@ class BackendUnavailableError(PolyoptError):
     """A backend (a GPU, pycuda, a compiler) is missing; the message says how to get it."""
 
 
+class KernelTimeoutError(PolyoptError):
+    """A kernel launched on a device did not finish within its time limit (it may still be running)."""
+
+
 class ArgumentError(PolyoptError, ValueError):
     """A compiled kernel was called with arguments that do not match its signature."""

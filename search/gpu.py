@@ -18,7 +18,8 @@ measured record.
 
 Measurement runs in this process on the current CUDA device: each candidate is checked on fresh inputs
 (write-only outputs poisoned with NaN) against the default mapping's kernel on the same inputs, then timed
-with CUDA events (warm-up, then repeats until `min_time`), median. Targets are keyed by GPU model and
+with CUDA events (warm-up, then repeats until `min_time`), median. A run longer than `run_timeout` is a
+RUN_TIMEOUT result, and tuning stops there (the device may still be busy with that kernel). Targets are keyed by GPU model and
 compute capability ("cuda:NVIDIA_H200:sm_90"). Without pycuda or a GPU, `tune(target="cuda")` raises
 BackendUnavailableError before doing anything else.
 """
@@ -411,6 +412,7 @@ class GpuMeasureOptions:
     check: bool = True
     check_seed: int = 12345
     rtol: float | None = None       # default 1e-3 for float, 1e-9 for double
+    run_timeout: float = 10.0       # seconds one run may take on the GPU (RUN_TIMEOUT beyond)
 
 
 class GpuMeasurer:
@@ -431,6 +433,8 @@ class GpuMeasurer:
     def measure(self, kernel: Any) -> Any:
         from polyopt.search.measure import MeasureErrorNo, MeasureResult
 
+        from polyopt.errors import KernelTimeoutError
+
         t0 = time.perf_counter()
         try:
             if self.opts.check and self.reference is not None and kernel is not self.reference:
@@ -439,6 +443,8 @@ class GpuMeasurer:
                 if msg:
                     return MeasureResult(MeasureErrorNo.WRONG_ANSWER, (), msg, 0.0, time.perf_counter() - t0)
             return MeasureResult(MeasureErrorNo.NO_ERROR, self._time(kernel), "", 0.0, time.perf_counter() - t0)
+        except KernelTimeoutError as e:
+            return MeasureResult(MeasureErrorNo.RUN_TIMEOUT, (), str(e)[:500], 0.0, time.perf_counter() - t0)
         except Exception as e:  # noqa: BLE001 - a failing candidate is a result, never an exception
             return MeasureResult(MeasureErrorNo.RUNTIME_DEVICE, (), f"{type(e).__name__}: {e}"[:500], 0.0,
                                  time.perf_counter() - t0)
@@ -449,8 +455,8 @@ class GpuMeasurer:
                                          for k, v in inputs.items()})
         got = poison_outputs(self.scop, {k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v
                                          for k, v in inputs.items()})
-        self.reference(**ref)
-        kernel(**got)
+        self.reference(**ref, timeout=self.opts.run_timeout)
+        kernel(**got, timeout=self.opts.run_timeout)
         from polyopt.search.measure import _compare
 
         bad = [a for a in array_outputs(self.scop)
@@ -461,9 +467,10 @@ class GpuMeasurer:
         if self._timing_args is None:
             self._timing_args = self._make(self.opts.check_seed)
         args = self._timing_args
-        times = list(kernel.benchmark(**args, repeat=self.opts.min_repeats, warmup=1))
+        limit = self.opts.run_timeout
+        times = list(kernel.benchmark(**args, repeat=self.opts.min_repeats, warmup=1, timeout=limit))
         med = float(np.median(times))
         if sum(times) < self.opts.min_time and med > 0:
             more = int(min(self.opts.max_repeats, math.ceil(self.opts.min_time / med)))
-            times += list(kernel.benchmark(**args, repeat=more, warmup=0))
+            times += list(kernel.benchmark(**args, repeat=more, warmup=0, timeout=limit))
         return tuple(float(t) for t in times)

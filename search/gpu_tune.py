@@ -36,7 +36,7 @@ from polyopt.search.gpu import (
     mapping_from_json,
     require_gpu,
 )
-from polyopt.search.measure import MeasureResult
+from polyopt.search.measure import MeasureErrorNo, MeasureResult
 
 from polyopt.model import Scop
 
@@ -106,6 +106,9 @@ def tune_cuda(scop: Scop, params: Mapping[str, int], *, trials: int, db: Databas
         note(ref_key, res, np.full(len(gpu_feature_names()), np.nan))
         exclude.add(ref_key)
         baselines["default"] = res.median
+        if res.error == MeasureErrorNo.RUN_TIMEOUT:
+            log.error("GPU tuning stopped: the default mapping's kernel timed out: %s", res.message)
+            trials = 0
         while len(history) < trials and (time_budget is None or time.time() - start < time_budget):
             n = min(batch_size, trials - len(history))
             elites = [points[k] for _, k in sorted((t.seconds, t.candidate) for t in history if t.error == 0)
@@ -114,9 +117,17 @@ def tune_cuda(scop: Scop, params: Mapping[str, int], *, trials: int, db: Databas
             seeds = seeds[n:]
             if not picked:
                 break
+            stuck = False
             for key, point, built, feats in picked:      # a built batch is measured whole (fast on a GPU)
                 points[key] = point
-                note(key, measurer.measure(built.kernel), feats)
+                res = measurer.measure(built.kernel)
+                note(key, res, feats)
+                if res.error == MeasureErrorNo.RUN_TIMEOUT:
+                    log.error("GPU tuning stopped: %s", res.message)
+                    stuck = True
+                    break
+            if stuck:
+                break
             models.refit(X, y)
     except KeyboardInterrupt:
         interrupted = True

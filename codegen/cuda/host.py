@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,7 +32,7 @@ import numpy as np
 from polyopt.codegen.loop_ast import build_loop_ast
 
 from polyopt import expr as X
-from polyopt.errors import BackendUnavailableError, CodegenError
+from polyopt.errors import BackendUnavailableError, CodegenError, KernelTimeoutError
 from polyopt.expr import DType
 from polyopt.model import Scop
 
@@ -123,6 +124,21 @@ def _nvrtc(source: str, arch: str) -> str:
     buf = b" " * n
     nvrtc.nvrtcGetPTX(prog, buf)
     return buf.decode().rstrip("\x00")
+
+
+def wait_for(event: Any, timeout: float | None, what: str = "kernel", *, poll: float = 2e-4,
+             clock: Any = time.monotonic, sleep: Any = time.sleep) -> None:
+    """Wait until a recorded CUDA event completes: synchronize() without a timeout, else poll query()
+    and raise KernelTimeoutError when it has not completed after `timeout` seconds."""
+    if timeout is None:
+        event.synchronize()
+        return
+    deadline = clock() + timeout
+    while not event.query():
+        if clock() > deadline:
+            raise KernelTimeoutError(f"{what} did not finish within {timeout:g} s on the GPU (the device may "
+                                     "still be running it; restart the process to free it)")
+        sleep(poll)
 
 
 @dataclass(frozen=True)
@@ -401,33 +417,41 @@ class CudaKernel:
                 self._funcs[k.name] = f
         return rt
 
-    def __call__(self, *args: Any, **kwargs: Any) -> None:
+    def __call__(self, *args: Any, timeout: float | None = None, **kwargs: Any) -> None:
+        """Run on the GPU, numpy arrays updated in place. timeout: seconds the kernels may take
+        (KernelTimeoutError beyond; the device may still be busy with them)."""
         rt = self._load()
         params, scalars, arrays = bind(self.scop, args, kwargs)
         self._check_params(params)
         ptrs, back, keep = self._device_arrays(rt, arrays, params)
+        done = rt.drv.Event()
         self._run(params, scalars, ptrs)
-        rt.drv.Context.synchronize()
+        done.record()
+        wait_for(done, timeout, self.program.kernels[0].name if self.program.kernels else "kernel")
         for name, (host, dev) in back.items():
             rt.drv.memcpy_dtoh(host, dev)
         del keep
 
-    def benchmark(self, *args: Any, repeat: int = 5, warmup: int = 1, **kwargs: Any) -> list[float]:
+    def benchmark(self, *args: Any, repeat: int = 5, warmup: int = 1, timeout: float | None = None,
+                  **kwargs: Any) -> list[float]:
         """Seconds per call of the whole program (host loops included), timed with CUDA events; data
-        stays on the device between repetitions."""
+        stays on the device between repetitions. timeout: seconds one call may take (see __call__)."""
         rt = self._load()
         params, scalars, arrays = bind(self.scop, args, kwargs)
         self._check_params(params)
         ptrs, _back, keep = self._device_arrays(rt, arrays, params)
+        name = self.program.kernels[0].name if self.program.kernels else "kernel"
+        start, end = rt.drv.Event(), rt.drv.Event()
         for _ in range(warmup):
             self._run(params, scalars, ptrs)
+            end.record()
+            wait_for(end, timeout, name)
         times = []
-        start, end = rt.drv.Event(), rt.drv.Event()
         for _ in range(repeat):
             start.record()
             self._run(params, scalars, ptrs)
             end.record()
-            end.synchronize()
+            wait_for(end, timeout, name)
             times.append(end.time_since(start) / 1000.0)
         del keep
         return times

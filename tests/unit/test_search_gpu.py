@@ -114,10 +114,10 @@ def test_gpu_tuning_loop_with_an_emulated_device(tmp_path, monkeypatch):
     monkeypatch.setattr(gpu, "require_gpu", fake)
     monkeypatch.setattr(gt, "require_gpu", fake)
 
-    def call(self, *args, **kwargs):
+    def call(self, *args, timeout=None, **kwargs):
         self.emulate(*args, check_races=False, **kwargs)
 
-    def bench(self, *args, repeat=5, warmup=1, **kwargs):
+    def bench(self, *args, repeat=5, warmup=1, timeout=None, **kwargs):
         kw = {k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
         t0 = time.perf_counter()
         self.emulate(*args, check_races=False, **kw)
@@ -153,3 +153,73 @@ def test_seed_points_hold_the_best_hand_picked_sgemm_mapping():
     assert len({space.key(p) for p in seeds}) == len(seeds)
     small = GpuSpace(S.gemm(), {"N": 40})
     assert all(t <= 40 for p in small.seed_points() for t in small.mapping(p).tile[:2])
+
+
+def test_wait_for_raises_when_a_kernel_outlives_its_time_limit():
+    from polyopt.codegen.cuda.host import wait_for
+
+    from polyopt.errors import KernelTimeoutError
+
+    class Event:
+        def __init__(self, done_after):
+            self.polls, self.done_after, self.synced = 0, done_after, False
+
+        def query(self):
+            self.polls += 1
+            return self.polls > self.done_after
+
+        def synchronize(self):
+            self.synced = True
+
+    now = [0.0]
+    clock = lambda: now[0]
+
+    def sleep(dt):
+        now[0] += dt
+    hung = Event(done_after=10 ** 9)
+    with pytest.raises(KernelTimeoutError, match="did not finish within 2 s"):
+        wait_for(hung, 2.0, "conv_k0", poll=0.1, clock=clock, sleep=sleep)
+    assert 15 <= hung.polls <= 25                        # ~2 s of 0.1 s polls, then it gave up
+    quick = Event(done_after=3)
+    wait_for(quick, 2.0, poll=0.1, clock=clock, sleep=sleep)
+    assert quick.polls == 4
+    untimed = Event(done_after=0)
+    wait_for(untimed, None)
+    assert untimed.synced and untimed.polls == 0
+
+
+def test_gpu_tuning_stops_at_a_kernel_that_times_out(tmp_path, monkeypatch):
+    """A candidate that runs past GpuMeasureOptions.run_timeout is recorded as RUN_TIMEOUT and tuning
+    stops there (the device may still be busy), keeping everything measured before it."""
+    if not PTXAS:
+        pytest.skip("needs nvcc and ptxas")
+    import polyopt.search.gpu_tune as gt
+    from polyopt.codegen.cuda import CudaKernel
+    from polyopt.search import gpu
+    from polyopt.search.database import Database
+    from polyopt.search.measure import MeasureErrorNo
+
+    import polyopt
+    from polyopt.errors import KernelTimeoutError
+
+    fake = lambda: ("Fake GPU", "sm_90")
+    monkeypatch.setattr(gpu, "require_gpu", fake)
+    monkeypatch.setattr(gt, "require_gpu", fake)
+    timed = []
+
+    def call(self, *args, timeout=None, **kwargs):
+        self.emulate(*args, check_races=False, **kwargs)
+
+    def bench(self, *args, repeat=5, warmup=1, timeout=None, **kwargs):
+        timed.append(self)
+        if len(timed) == 3:                                  # the second candidate after the default
+            raise KernelTimeoutError(f"conv_k0 did not finish within {timeout:g} s on the GPU")
+        return [0.1] * repeat                                # past min_time: one benchmark call each
+    monkeypatch.setattr(CudaKernel, "__call__", call)
+    monkeypatch.setattr(CudaKernel, "benchmark", bench)
+    db = tmp_path / "g.db"
+    res = polyopt.tune(S.gemm_acc(), target="cuda", params={"N": 16}, trials=10, batch_size=4, db=str(db),
+                       transfer=False)
+    assert [t.error for t in res.history] == [0, 0, int(MeasureErrorNo.RUN_TIMEOUT)]
+    recs = Database(db).records()
+    assert len(recs) == 3 and recs[-1].error == MeasureErrorNo.RUN_TIMEOUT and "10 s" in recs[-1].error_msg
