@@ -137,6 +137,8 @@ class FunctionEmitter:
         old_flags = self.x.fp_flags
         if "vectorize:reassoc" in n.annotations:
             self.x.fp_flags = ("reassoc", "contract")
+        elif self._single_reduction_chain(n):
+            self.x.fp_flags = tuple(f for f in old_flags if f != "contract")
         self.nodes(n.body)
         self.x.fp_flags = old_flags
         b.branch(latch)
@@ -149,6 +151,22 @@ class FunctionEmitter:
             back.set_metadata("llvm.loop", md)
         b.position_at_end(exit_)
         self._restore(n.iterator, old)
+
+    def _single_reduction_chain(self, n: For) -> bool:
+        """An innermost scalar loop (no vector mark, no unrolling, no loop inside) around a reduction
+        `t = t - a*b` whose target stays put: every iteration waits for the previous one, and a fused
+        multiply-add puts the multiply on that chain (4 cycles a step instead of the add's 2-3; GCC's
+        avoid-FMA-chains tuning does the same on Zen). Such loops get no `contract` flag."""
+        if n.is_vector or n.unroll > 1 or any(isinstance(c, For) for c in n.body):
+            return False
+        for c in n.body:
+            if isinstance(c, StatementCall):
+                target, value = self.ctx.program.instance(c)
+                if n.iterator in X.free_vars(target):
+                    continue
+                if isinstance(value, X.Binary) and value.op in ("+", "-") and target in (value.lhs, value.rhs):
+                    return True
+        return False
 
     def loop_metadata(self, n: For) -> ir.MDValue | None:
         """A distinct self-referential loop id (fixed up in the module text, see module.py).

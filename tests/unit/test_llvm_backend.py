@@ -306,3 +306,29 @@ def test_suite_kernel_random_search_candidates(name: str) -> None:
         rtol = max(k.rtol, 1e-9)
         for o in k.outputs:
             assert np.allclose(got[o], ref[o], rtol=rtol, atol=rtol, equal_nan=False), (cand.to_json(), o)
+
+
+def test_scalar_reduction_chains_are_not_fused_into_fma() -> None:
+    """`y[i] -= A[i][j] * x[j]` with j innermost and scalar: every step waits for the previous one, so
+    the multiply stays off the chain (no `contract`). Loops with an unroll or vector mark keep `contract`
+    (in register tiles those carry independent accumulators). Both compute the same as numpy."""
+    import polyopt
+    from polyopt.codegen.llvm.module import build_module
+    from polyopt.transforms import Candidate, Unroll
+
+    def row_update(n: int, y: "float64[n]", A: "float64[n, n]", x: "float64[n]"):
+        for i in range(n):
+            for j in range(n):
+                y[i] -= A[i, j] * x[j]
+
+    scop = polyopt.from_python(row_update)
+    rng = np.random.default_rng(0)
+    A, x, y0 = rng.random((33, 33)), rng.random(33), rng.random(33)
+    vec = Candidate("original", (Unroll((0, 0), 0, 4),))
+    for cand, fused in (("original", False), (vec, True)):
+        kernel = compile_kernel(scop, cand, "cpu")
+        raw = build_module(kernel.program({"n": 33}))
+        assert ("contract" in raw) == fused, cand
+        y = y0.copy()
+        kernel(n=33, y=y, A=A, x=x)
+        assert np.allclose(y, y0 - A @ x, rtol=1e-12)
