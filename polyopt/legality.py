@@ -182,12 +182,14 @@ def _carried_at(node: isl.ScheduleNode, dim: int, rel: isl.UnionMap) -> isl.Unio
 
 
 def uncarried_kinds(scop: Scop, tree: isl.Schedule, path: Path, dim: int,
-                    deps: Dependences | None = None, *, allow_reductions: bool = False) -> list[Violation]:
-    """Dependences carried at a loop that forbid running its iterations in parallel (empty: parallel)."""
+                    deps: Dependences | None = None, *, allow_reductions: bool = False,
+                    reduction_ops: tuple[str, ...] | None = None) -> list[Violation]:
+    """Dependences carried at a loop that forbid running its iterations in parallel (empty: parallel).
+    With allow_reductions, those between instances of one reduction (of reduction_ops) are allowed."""
     deps = deps or dependences(scop)
     node = node_at(tree, path)
     out: list[Violation] = []
-    allowed = reduction_pairs(scop) if allow_reductions else None
+    allowed = reduction_pairs(scop, reduction_ops or REDUCTION_OPS) if allow_reductions else None
     for kind in KINDS:
         bad = _carried_at(node, dim, deps.of_kind(kind))
         if allowed is not None:
@@ -198,20 +200,24 @@ def uncarried_kinds(scop: Scop, tree: isl.Schedule, path: Path, dim: int,
     return out
 
 
-def reduction_pairs(scop: Scop) -> isl.UnionMap:
-    """Pairs of instances of the same reduction statement that update the same element: the
-    dependences a reassociating (vector) loop may carry."""
+REDUCTION_OPS = ("+", "*", "min", "max")
+
+
+def reduction_pairs(scop: Scop, ops: tuple[str, ...] = REDUCTION_OPS) -> isl.UnionMap:
+    """Pairs of instances of the same reduction statement (with an operator of `ops`) that update the
+    same element: the dependences a reassociating (vector) loop, or a GPU split reduction ('+' only:
+    partial sums meet in atomicAdd), may carry."""
     out = isl.UnionMap.empty(scop.context.get_space())
     for s in scop.statements:
-        if is_reduction(s):
+        if is_reduction(s, ops):
             w = isl.UnionMap.from_map(s.writes[0].relation)
             out = out.union(w.apply_range(w.reverse()))
     return out
 
 
-def is_reduction(s: Statement) -> bool:
-    """`t = t op e` (op in + * min max, chains of one op), t not read in e, no other write."""
-    if not isinstance(s.value, X.Binary) or s.value.op not in ("+", "*", "min", "max"):
+def is_reduction(s: Statement, ops: tuple[str, ...] = REDUCTION_OPS) -> bool:
+    """`t = t op e` (op in `ops`, chains of one op), t not read in e, no other write."""
+    if not isinstance(s.value, X.Binary) or s.value.op not in ops:
         return False
     op, target = s.value.op, s.target
     operands: list[X.Expr] = []
@@ -236,8 +242,9 @@ def mark_violations(scop: Scop, tree: isl.Schedule, deps: Dependences, first_onl
     for path, name in Schedule(scop, tree).marks():
         if name not in PARALLEL_MARKS and not name.startswith("gpu:"):
             continue
-        reassociates = name == "vectorize:reassoc" or name.startswith("gpu:split")
-        found = uncarried_kinds(scop, tree, path, 0, deps, allow_reductions=reassociates)
+        split = name.startswith("gpu:split")           # partial sums meet in atomicAdd: '+' only
+        found = uncarried_kinds(scop, tree, path, 0, deps, allow_reductions=split or name == "vectorize:reassoc",
+                                reduction_ops=("+",) if split else None)
         for v in found:
             what = {"parallel": "parallel loop"}.get(name, f"'{name}' loop")
             out.append(Violation(v.kind, v.source, v.sink, v.example, v.relation, f"{what} at band {path}"))

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 from polyopt.search.inputs import array_outputs, measure_inputs, poison_outputs
 
+from polyopt.errors import CodegenError, KernelTimeoutError
 from polyopt.model import Scop
 
 log = logging.getLogger(__name__)
@@ -288,8 +289,6 @@ def split_applicable(scop: Scop, params: Mapping[str, int], extents: tuple[int, 
     from polyopt.codegen.cuda import GpuMapping, original_schedule
     from polyopt.codegen.cuda.mapping import map_to_gpu
 
-    from polyopt.errors import CodegenError
-
     tiles = tuple(max(1, e) for e in extents) or (1,)
     opts = GpuMapping(tile=tiles, threads=(1,) * len(tiles), seq_tile=1, shared=False, private=True, split=2)
     plans: list = []
@@ -432,8 +431,6 @@ class GpuMeasurer:
 
     def measure(self, kernel: Any) -> Any:
         from polyopt.search.measure import MeasureErrorNo, MeasureResult
-
-        from polyopt.errors import KernelTimeoutError
 
         t0 = time.perf_counter()
         try:

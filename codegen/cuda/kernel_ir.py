@@ -93,9 +93,7 @@ def _rewrite_accesses(e: X.Expr, fn) -> X.Expr:
 def _block_dim(f: For) -> str:
     """The grid dimension of a block loop (or of the parts of a split reduction), else ''."""
     m = f.gpu_mapping
-    if m and m.startswith("split."):
-        return m[6:]
-    return m[6:] if m and m.startswith("block.") else ""
+    return m[6:] if m and m.startswith(("block.", "split.")) else ""
 
 
 def _is_split(f: For) -> bool:

@@ -31,7 +31,10 @@ import islpy as isl
 
 from polyopt import expr as X
 from polyopt.errors import CodegenError, IllegalTransformError
+from polyopt.legality import reduction_pairs
 from polyopt.model import Scop
+
+from .split import plan_split
 
 log = logging.getLogger("polyopt.codegen.cuda")
 
@@ -303,69 +306,6 @@ def _choose_promotions(scop: Scop, node: isl.ScheduleNode, mapped: list[int], se
     return sorted(shared), sorted(private)
 
 
-def _member_range(node: isl.ScheduleNode, upa: isl.UnionPwAff,
-                  params: Mapping[str, int] | None) -> tuple[int, int] | None:
-    """The smallest and largest value of a band member over the band's domain, when both are constants
-    (after fixing the parameters to `params`)."""
-    values = isl.UnionMap.from_union_pw_aff(upa).intersect_domain(node.get_domain()).range()
-    if params:
-        fixed = isl.Set(f"[{', '.join(params)}] -> {{ : {' and '.join(f'{k} = {int(v)}' for k, v in params.items())} }}")
-        values = values.intersect_params(fixed.align_params(values.get_space()))
-    sets = values.get_set_list()
-    if sets.n_set() != 1:
-        return None
-    st = sets.get_at(0)
-    lo, hi = st.dim_min(0), st.dim_max(0)
-    if not (lo.is_cst() and hi.is_cst()):
-        return None
-    vals: list[int] = []
-    for pa in (lo, hi):
-        pieces = pa.get_pieces()
-        if len(pieces) != 1:
-            return None
-        vals.append(int(pieces[0][1].get_constant_val().to_python()))
-    return vals[0], vals[1]
-
-
-def _plus_reductions_only(scop: Scop, node: isl.ScheduleNode) -> bool:
-    from polyopt.legality import is_reduction
-
-    _reads, _writes, stmts = _accesses_in(scop, node)
-    return bool(stmts) and all(is_reduction(s) and s.value.op == "+" for s in stmts)
-
-
-def _split_plan(scop: Scop, node: isl.ScheduleNode, f: list[isl.UnionPwAff], mapped: list[int],
-                tiles: list[int], seq: list[int], private: list[str], options: GpuMapping,
-                params: Mapping[str, int] | None) -> tuple[int, str, set[int]]:
-    """(part length, grid dimension, mapped dims whose block band is left out) of a split reduction."""
-    why = None
-    if not seq:
-        why = "the mapped band has no sequential (reduction) member"
-    elif not options.private or not private:
-        why = "the accumulators are not kept in registers (private)"
-    elif not _plus_reductions_only(scop, node):
-        why = "not every statement of the band is a '+' reduction"
-    rng = None if why else _member_range(node, f[seq[0]], params)
-    if why is None and rng is None:
-        why = "the reduction loop's bounds are not constant (give the sizes: params)"
-    if why is not None:
-        raise CodegenError(f"cannot split the reduction in {options.split} parts: {why}")
-    lo, hi = rng
-    length = -(-(hi - lo + 1) // options.split)
-    if options.seq_tile:
-        length = -(-length // options.seq_tile) * options.seq_tile
-    dropped: set[int] = set()
-    if len(mapped) < 3:
-        return length, DIMS[len(mapped)], dropped
-    for d in range(len(mapped)):
-        r = _member_range(node, f[mapped[d]], params)
-        if r is not None and r[0] // tiles[d] == r[1] // tiles[d]:
-            dropped.add(d)
-            return length, DIMS[d], dropped
-    raise CodegenError(f"cannot split the reduction in {options.split} parts: all three grid dimensions "
-                       "are in use (tile one mapped loop to its whole extent)")
-
-
 def _map_band(scop: Scop, node: isl.ScheduleNode, par: list[int], deps: isl.UnionMap,
               options: GpuMapping, plans: list[_Plan],
               params: Mapping[str, int] | None = None) -> isl.ScheduleNode:
@@ -393,9 +333,10 @@ def _map_band(scop: Scop, node: isl.ScheduleNode, par: list[int], deps: isl.Unio
     f = [mupa.get_at(m) for m in range(n)]
     split = None
     if options.split > 1:
-        split = _split_plan(scop, node, f, mapped, tiles, seq, private, options, params)
-        lo_hi = _member_range(node, f[seq[0]], params)
-        plans[-1].reduction_extent = lo_hi[1] - lo_hi[0] + 1 if lo_hi else 0
+        stmts = _accesses_in(scop, node)[2]
+        split = plan_split(node, stmts, f, mapped, tiles, seq, private if options.private else [],
+                           options.split, options.seq_tile, params)
+        plans[-1].reduction_extent = split.extent
     node = node.delete()
     loops_below = _has_band(node)
     # bottom-up: register loops, sequential point loops, thread loops, sequential tile loops, block loops
@@ -441,11 +382,11 @@ def _map_band(scop: Scop, node: isl.ScheduleNode, par: list[int], deps: isl.Unio
     for a in reversed(private):
         node = node.insert_mark(isl.Id(f"private:{a}"))
     if split is not None:
-        length, dim, dropped = split
-        part = f[seq[0]].scale_down_val(isl.Val(length)).floor()
-        node = node.insert_partial_schedule(_mupa([part], mupa)).insert_mark(isl.Id(f"gpu:split.{dim}"))
+        part = f[seq[0]].scale_down_val(isl.Val(split.length)).floor()
+        node = node.insert_partial_schedule(_mupa([part], mupa)).insert_mark(
+            isl.Id(f"gpu:split.{DIMS[split.grid_dim]}"))
     for d in reversed(range(len(mapped))):
-        if split is not None and d in split[2]:
+        if split is not None and d == split.dropped:
             continue          # one tile: its block loop would run once; its grid dimension runs the split
         blk = f[mapped[d]].scale_down_val(isl.Val(tiles[d])).floor()
         node = node.insert_partial_schedule(_mupa([blk], mupa)).insert_mark(isl.Id(f"gpu:block.{DIMS[d]}"))
@@ -579,7 +520,7 @@ def check_mapping(scop: Scop, mapped: isl.Schedule, deps: object = None) -> None
         raise IllegalTransformError(f"the mapped schedule reverses a dependence: {viol.sample()}",
                                     dependence=str(viol))
 
-    atomic: list[isl.UnionMap] = []
+    atomic: list[isl.UnionMap] = []      # '+' reduction pairs, computed at the first split mark
 
     def walk(n: isl.ScheduleNode) -> None:
         if n.get_type() == isl.schedule_node_type.mark:
@@ -591,26 +532,13 @@ def check_mapping(scop: Scop, mapped: isl.Schedule, deps: object = None) -> None
                 carried = dmap
                 if name.startswith("gpu:split"):     # partial sums meet in atomicAdd: '+' reductions only
                     if not atomic:
-                        atomic.append(plus_reduction_pairs(scop))
+                        atomic.append(reduction_pairs(scop, ("+",)))
                     carried = dmap.subtract(atomic[0])
                 if not member_is_parallel(band, 0, carried):
                     raise IllegalTransformError(f"the loop mapped to {name[4:]} carries a dependence")
         for c in range(n.n_children()):
             walk(n.child(c))
     walk(mapped.get_root())
-
-
-def plus_reduction_pairs(scop: Scop) -> isl.UnionMap:
-    """Instance pairs of '+' reduction statements that update the same element: what a split
-    reduction (atomicAdd of partial sums) may run in parallel."""
-    from polyopt.legality import is_reduction
-
-    out = isl.UnionMap.empty(scop.context.get_space())
-    for s in scop.statements:
-        if is_reduction(s) and s.value.op == "+":
-            w = isl.UnionMap.from_map(s.writes[0].relation)
-            out = out.union(w.apply_range(w.reverse()))
-    return out
 
 
 def original_schedule(scop: Scop) -> isl.Schedule:
