@@ -129,6 +129,7 @@ def test_split_of_a_non_sum_reduction_is_illegal():
     node = node.insert_mark(isl.Id("gpu:split.x"))
     with pytest.raises(IllegalTransformError):
         check_mapping(scop, node.get_schedule())
+    assert mark_violations(scop, node.get_schedule(), dependences(scop))     # the legality module agrees
 
 
 def test_split_keeps_keys_of_unsplit_mappings():
