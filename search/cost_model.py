@@ -6,6 +6,11 @@ y is throughput (1 / seconds or GFLOP/s; 0 for failed candidates); groups names 
 XGBoostCostModel follows AutoTVM: rank:pairwise, max_depth 3, eta 0.3, gamma 1e-4, min_child_weight 1,
 labels = throughput / best throughput of the same workload. xgboost >= 2 rejects float relevance labels in
 its ranking metrics, so the normalized labels are quantized to integer relevance 0..RELEVANCE_LEVELS.
+xgboost >= 2 also changed what rank:pairwise learns from: by default (lambdarank_pair_method="topk") only
+pairs that involve a group's top 32 documents by label. A tuning workload is one group of hundreds of
+candidates, so the model never learned to order the rest (within-kernel pairwise accuracy 0.68 on the
+records of gemm/2mm/syrk/lu). PAIR_METHOD="mean" samples PAIRS_PER_SAMPLE pairs for every candidate, as
+AutoTVM's xgboost 0.x did: 0.78 on the same records (benchmarks/feature_check.py).
 nthread=1 by default: never train with several threads while kernels are timed on the same machine.
 
 Transfer: a base model trained on records of other workloads; its margin is added to the new model's
@@ -23,6 +28,8 @@ from typing import Protocol, Sequence
 import numpy as np
 
 RELEVANCE_LEVELS = 30
+PAIR_METHOD = "mean"
+PAIRS_PER_SAMPLE = 8
 
 
 class CostModel(Protocol):
@@ -86,6 +93,8 @@ class XGBoostCostModel:
                                   "tree_method": "hist", "verbosity": 0}
         if p.objective.startswith("rank:"):
             out["eval_metric"] = "ndcg"
+            out["lambdarank_pair_method"] = PAIR_METHOD
+            out["lambdarank_num_pair_per_sample"] = PAIRS_PER_SAMPLE
         return out
 
     def _base_weight(self) -> float:

@@ -30,6 +30,18 @@ def test_xgboost_ranks_synthetic_problem(tmp_path):
     assert np.allclose(XGBoostCostModel.load(tmp_path / "m.json").predict(X[200:]), m.predict(X[200:]))
 
 
+def test_ranks_the_slow_candidates_of_one_large_workload_too():
+    """One workload of 200 candidates is one ranking group: the model must order all of it, not only the
+    top 32 by label (xgboost >= 2's default pair sampling learned nothing about the rest: 0.55 here)."""
+    rng = np.random.default_rng(0)
+    X = rng.random((300, 6))
+    y = np.exp(3 * X[:, 0] + X[:, 1])
+    m = XGBoostCostModel(seed=0)
+    m.fit(X[:200], y[:200], ["w"] * 200)
+    slow = y[200:] < np.median(y[200:])
+    assert pairwise_accuracy(m.predict(X[200:][slow]), y[200:][slow]) > 0.8
+
+
 def test_transfer_base_model_helps_with_few_records():
     X, y, g = _problem(1, n=400)
     base = XGBoostCostModel(seed=0)
