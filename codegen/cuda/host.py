@@ -417,6 +417,11 @@ class CudaKernel:
                 self._funcs[k.name] = f
         return rt
 
+    @property
+    def _first_kernel_name(self) -> str:
+        """What a timeout message calls the program."""
+        return self.program.kernels[0].name if self.program.kernels else "kernel"
+
     def __call__(self, *args: Any, timeout: float | None = None, **kwargs: Any) -> None:
         """Run on the GPU, numpy arrays updated in place. timeout: seconds the kernels may take
         (KernelTimeoutError beyond; the device may still be busy with them)."""
@@ -427,7 +432,7 @@ class CudaKernel:
         done = rt.drv.Event()
         self._run(params, scalars, ptrs)
         done.record()
-        wait_for(done, timeout, self.program.kernels[0].name if self.program.kernels else "kernel")
+        wait_for(done, timeout, self._first_kernel_name)
         for name, (host, dev) in back.items():
             rt.drv.memcpy_dtoh(host, dev)
         del keep
@@ -440,7 +445,7 @@ class CudaKernel:
         params, scalars, arrays = bind(self.scop, args, kwargs)
         self._check_params(params)
         ptrs, _back, keep = self._device_arrays(rt, arrays, params)
-        name = self.program.kernels[0].name if self.program.kernels else "kernel"
+        name = self._first_kernel_name
         start, end = rt.drv.Event(), rt.drv.Event()
         for _ in range(warmup):
             self._run(params, scalars, ptrs)
