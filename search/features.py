@@ -32,7 +32,7 @@ from polyopt.model import Scop
 from polyopt.search.inputs import array_shape
 from polyopt.search.loopinfo import Leaf, body_flops, dim_coefficients, leaves
 
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 MAX_DEPTH = 10
 MAX_ACCESSES = 4
 CACHE_LINE = 64
@@ -48,7 +48,7 @@ _TOTALS = ("flops", "bytes", "intensity", "n_loops", "n_sites", "depth", "work_p
            "reg_flops_per_load", "reg_accumulators", "reg_operands", "reg_pressure", "reg_block")
 
 # Analytic estimate (cycles per flop of the dominant statement): compute at VECTOR_LANES flops per cycle
-# when the innermost loop can vectorize (unit or zero strides, and no reduction unless the vector mark
+# when the effective innermost loop (after LLVM's full unrolling of short loops: effective_inner) can vectorize (unit or zero strides, and no reduction unless the vector mark
 # allows reassociation), else 1; memory: loads from L1 (every access, vectorized or not), and the
 # traffic into L1, L2 and L3, each over the bandwidth of the level it comes from (bytes per cycle); the
 # estimate is the larger of the two (a roofline). Only ratios matter to the ranking model.
@@ -224,15 +224,16 @@ def _totals(program: LoopProgram, sites: list[Leaf], shapes: dict[str, tuple[int
     unroll = float(np.prod([lv.loop.unroll for lv in main.loops]))
     main_flops = max(main.instances * body_flops(program.scop.statement(main.call.statement).value), 1.0)
     per_flop = [traffic(main, ws_bytes, c) / main_flops for c in cache_sizes()]
-    inner_stride, reduction, vectorizable = 0.0, 0.0, 0.0
+    inner_stride, reduction, vectorizable, inner_extent = 0.0, 0.0, 0.0, 0.0
     if main.loops:
-        innermost = main.loops[-1].loop
-        strides = [_stride(a, shapes.get(a.array, ()), innermost.iterator, env) * innermost.step
+        lv = main.loops[effective_inner(main)]
+        strides = [_stride(a, shapes.get(a.array, ()), lv.loop.iterator, env) * lv.loop.step
                    for a in _accesses(program, main)]
         inner_stride = max(strides, default=0.0)
-        reduction = float(bool(strides) and strides[0] == 0.0 and main.loops[-1].extent > 1)
-        reassoc = any(a == "vectorize:reassoc" for a in innermost.annotations)
-        vectorizable = float(inner_stride <= 1.0 and (not reduction or reassoc) and main.loops[-1].extent >= 4)
+        inner_extent = lv.extent
+        reduction = float(bool(strides) and strides[0] == 0.0 and lv.extent > 1)
+        reassoc = any(a == "vectorize:reassoc" for a in lv.loop.annotations)
+        vectorizable = float(inner_stride <= 1.0 and (not reduction or reassoc) and lv.extent >= 4)
     compute = 1.0 / (VECTOR_LANES if vectorizable else 1.0)
     loads = main.instances * sum(sizes.get(a.array, 8) for a in _accesses(program, main)) / main_flops
     load_cycles = loads / (SCALAR_LOAD_BYTES_PER_CYCLE * (VECTOR_LANES if vectorizable else 1.0))
@@ -240,8 +241,23 @@ def _totals(program: LoopProgram, sites: list[Leaf], shapes: dict[str, tuple[int
     return [flops, nbytes, flops / max(nbytes, 1.0), len(loops_seen), len(sites), len(main.loops), work,
             inner_lines, par_ext, vec[0].extent if vec else 0.0, vstride, unroll,
             *(1000.0 * t for t in per_flop), inner_stride, float(inner_stride <= 1.0),
-            main.loops[-1].extent if main.loops else 0.0, reduction, vectorizable,
+            inner_extent, reduction, vectorizable,
             1000.0 * compute, 1000.0 * memory, 1000.0 * max(compute, memory)]
+
+
+FULL_UNROLL_EXTENT = 8      # LLVM's O3 pipeline fully unrolls constant-trip loops this short
+
+
+def effective_inner(leaf: Leaf) -> int:
+    """Index in leaf.loops of the loop that LLVM's loop vectorizer sees as innermost: inner loops that run
+    at most FULL_UNROLL_EXTENT times (or are unrolled by their full extent) are unrolled away first. A
+    vector-marked loop whose inner loops all unroll away is that loop even when it is short."""
+    loops = leaf.loops
+    k = len(loops) - 1
+    while k > 0 and not loops[k].loop.is_vector and (
+            loops[k].extent <= FULL_UNROLL_EXTENT or loops[k].loop.unroll >= loops[k].extent):
+        k -= 1
+    return max(k, 0)
 
 
 def register_block(program: LoopProgram, leaf: Leaf, shapes: dict[str, tuple[int, ...]]) -> list[float]:

@@ -131,3 +131,22 @@ def test_register_block_of_a_blis_micro_kernel():
     assert _raw(blis, "total.reg_block") >= 16
     assert _raw(plain, "total.reg_flops_per_load") <= 2 and _raw(plain, "total.reg_block") == 1
 
+
+
+def test_short_inner_loop_unrolls_away_before_vectorization():
+    """gemm (i, j, k) with k tiled by 4 inside: LLVM fully unrolls the 4-long point loop, so the loop it
+    vectorizes is the k tile loop (a reduction into C), and the inner-loop features describe that loop."""
+    from polyopt.search.features import effective_inner
+    from polyopt.search.loopinfo import leaves
+
+    j = (Join((0,)), Join((0,)))
+    scop = gemm()
+    prog = backend.loop_program(scop, Candidate("original", j + (Tile((0,), (1, 1, 4)),)).apply(scop), P)
+    main = max(leaves(prog), key=lambda lf: lf.instances)
+    assert main.loops[-1].extent == 4
+    k = effective_inner(main)
+    assert k == len(main.loops) - 2 and main.loops[k].extent == P["NK"] // 4
+    names = feature_names()
+    v = feats(Candidate("original", j + (Tile((0,), (1, 1, 4)),)))
+    assert v[names.index("total.inner_reduction")] == 1.0
+    assert v[names.index("total.inner_extent")] == np.log2(P["NK"] // 4 + 1)
