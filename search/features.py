@@ -1,6 +1,6 @@
 """Features of a transformed loop nest (AutoTVM's "itervar" features over polyopt's loop AST).
 
-For the dominant statement site (the one with the most instances), per loop level (innermost first, so
+For the dominant statement site (dominant_site: deepest domain, then most loop iterations), per loop level (innermost first, so
 that the loops that matter most line up across kernels of different depth; padded to MAX_DEPTH): extent,
 level, annotation one-hot (serial, parallel, vector, unroll, gpu block,
 gpu thread), unroll factor, top-down and bottom-up trip-count products; per array access slot (the
@@ -32,7 +32,7 @@ from polyopt.model import Scop
 from polyopt.search.inputs import array_shape
 from polyopt.search.loopinfo import Leaf, body_flops, dim_coefficients, leaves
 
-FEATURE_VERSION = 4
+FEATURE_VERSION = 5
 MAX_DEPTH = 10
 MAX_ACCESSES = 4
 CACHE_LINE = 64
@@ -171,6 +171,14 @@ def _distinct(accs: list[X.Access]) -> list[X.Access]:
     return out
 
 
+def dominant_site(program: LoopProgram, sites: list[Leaf]) -> Leaf:
+    """The statement site the features describe: a statement of the deepest iteration domain (it
+    dominates asymptotically), then the site with the most loop iterations around it. Guards are not
+    counted in a site's iterations, so depth comes first: a `C *= beta` under `if (k == 0)` inside the
+    k loop must not outweigh the update it initializes."""
+    return max(sites, key=lambda lf: (len(program.scop.statement(lf.call.statement).iterators), lf.instances))
+
+
 @lru_cache(maxsize=1)
 def cache_sizes() -> tuple[float, float, float]:
     """Host data cache sizes in bytes (L1d and L2 per core, L3), with Zen-like defaults."""
@@ -207,7 +215,7 @@ def _totals(program: LoopProgram, sites: list[Leaf], shapes: dict[str, tuple[int
         loops_seen.update(id(lv.loop) for lv in leaf.loops)
     used = {a.array for s in program.scop.statements for a in s.reads + s.writes}
     nbytes = sum(float(np.prod(shapes[a])) * sizes[a] for a in used if a in shapes)
-    main = max(sites, key=lambda lf: lf.instances)
+    main = dominant_site(program, sites)
     par = [k for k, lv in enumerate(main.loops) if lv.loop.is_parallel or lv.loop.gpu_mapping]
     par_ext = main.loops[par[0]].extent if par else 1.0
     inner = float(np.prod([lv.extent for lv in main.loops[par[0] + 1:]])) if par else main.instances
@@ -304,7 +312,7 @@ def extract(program: LoopProgram, *, threads: int | None = None) -> np.ndarray:
     sites = list(leaves(program))
     if not sites:
         return np.zeros(n_features())
-    main = max(sites, key=lambda lf: lf.instances)
+    main = dominant_site(program, sites)
     levels, ws_bytes = _level_features(program, main, shapes, sizes)
     totals = np.asarray(_totals(program, sites, shapes, sizes, threads or os.cpu_count() or 1, ws_bytes)
                         + register_block(program, main, shapes))

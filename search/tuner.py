@@ -13,22 +13,22 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
-
-from polyopt.model import Scop
 from polyopt.search import backend
-from polyopt.search.cost_model import XGBoostCostModel, XGBParams, RandomCostModel
+from polyopt.search.cost_model import RandomCostModel, XGBoostCostModel, XGBParams
 from polyopt.search.database import Database, TuningRecord, params_key, versions_json
 from polyopt.search.explorer import SAOptions, SimulatedAnnealing, random_batch
 from polyopt.search.features import FEATURE_VERSION, count_flops
 from polyopt.search.featurize import Featurizer
-from polyopt.search.measure import MeasureErrorNo, MeasureOptions, MeasureResult, MeasureTask, Measurer
+from polyopt.search.measure import MeasureOptions, Measurer, MeasureResult, MeasureTask
 from polyopt.search.space import SearchSpace
+
+from polyopt.model import Scop
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ BASELINES = ("original", "polly")
 # best measured points each round.
 CPU_SA = SAOptions(n_chains=16, n_steps=8, early_stop=4, elite_chains=8)
 MIN_ROUND_BUDGET = 2.0      # seconds of annealing a round may always take (see explorer: time budget)
+PROPOSE_TIME_FACTOR = 1.0   # a round may anneal this many times as long as its batch took to measure
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ class TuneOptions:
     sa: SAOptions = field(default_factory=lambda: CPU_SA)
     xgb: XGBParams = field(default_factory=XGBParams)
     min_transfer_records: int = 64
+    seeds: bool = True                  # model strategy: structured seed points first (search/seeds.py)
 
 
 class Tuner:
@@ -189,6 +191,7 @@ class Tuner:
         self.model = self._make_model()
         self.state = _State()
         self.baseline_times: dict[str, float] = {}
+        self._seeds: list[Any] | None = None
 
     # --- model --------------------------------------------------------------------------------------
     def _make_model(self) -> XGBoostCostModel | RandomCostModel:
@@ -269,12 +272,30 @@ class Tuner:
 
     # --- rounds ---------------------------------------------------------------------------------------
     def _propose(self, n: int) -> list[Any]:
+        seeds = self._take_seeds(n // 2) if self.opts.strategy == "model" and self.opts.seeds else []
+        n -= len(seeds)
         cold = len(self.state.history) < 8 and getattr(self.model, "base", None) is None
         if self.opts.strategy == "random" or cold or not getattr(self.model, "fitted", False):
-            from polyopt.search.explorer import random_batch
+            return seeds + random_batch(self.space, self.rng, n, self.state.exclude)
+        return seeds + self.explorer.next_batch(self._score, n, self.state.exclude, self._elites())
 
-            return random_batch(self.space, self.rng, n, self.state.exclude)
-        return self.explorer.next_batch(self._score, n, self.state.exclude, self._elites())
+    def _take_seeds(self, n: int) -> list[Any]:
+        """Up to n of the space's seed points (polyopt.search.seeds) not measured yet; computed once."""
+        if self._seeds is None:
+            from polyopt.search.seeds import seed_points
+
+            def featurize(p: Any) -> np.ndarray | None:
+                return self.featurizer.one(self.space.candidate(p), self.space.key(p), self.space.schedule(p))
+            self._seeds = seed_points(self.space, featurize, threads=self.threads or 1,
+                                      rng=np.random.default_rng(self.opts.seed))
+        out = []
+        while self._seeds and len(out) < n:
+            p = self._seeds.pop(0)
+            key = self.space.key(p)
+            if key not in self.state.exclude:
+                self.state.exclude.add(key)
+                out.append(p)
+        return out
 
     def _elites(self) -> list[Any]:
         """Space points of the fastest successful measurements, fastest first."""
@@ -332,7 +353,7 @@ class Tuner:
                     break
                 t0 = time.perf_counter()
                 self._measure_points(points)
-                self.explorer.with_time_budget(max(MIN_ROUND_BUDGET, time.perf_counter() - t0))
+                self.explorer.with_time_budget(max(MIN_ROUND_BUDGET, PROPOSE_TIME_FACTOR * (time.perf_counter() - t0)))
                 self._refit()
         except KeyboardInterrupt:
             interrupted = True
@@ -356,7 +377,8 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
          transfer: bool = True, timeout: float | None = None, resume: bool = True,
          progress: ProgressFn | None = None, measure_options: MeasureOptions | None = None,
          sa_options: SAOptions | None = None, baselines: tuple[str, ...] = BASELINES,
-         threads: int | None = None, gpu_options: Any = None, time_budget: float | None = None) -> TuneResult:
+         threads: int | None = None, gpu_options: Any = None, time_budget: float | None = None,
+         seeds: bool = True) -> TuneResult:
     """Tune a SCoP's schedule for `target` at the given sizes; see TuneResult.
 
     trials: measurements in total for this task (with resume, those already in the database count).
@@ -364,6 +386,7 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     target "cuda": tunes the GPU mapping on the current CUDA device (polyopt.search.gpu; gpu_options: a
     GpuMeasureOptions; time_budget: stop after this many seconds); raises BackendUnavailableError at once
     when pycuda or a GPU is missing. batch_size 8 is a good choice there.
+    seeds: with strategy "model", measure structured seed points (search/seeds.py) in the first rounds.
     timeout: seconds allowed to build and to run one candidate (default 20). The database (a path or a
     Database; default: the per-user cache) receives every measurement as soon as it is made."""
     if strategy not in ("model", "random"):
@@ -387,7 +410,7 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     if timeout is not None:
         mopts = replace(mopts, build_timeout=float(timeout), run_timeout=float(timeout))
     opts = TuneOptions(trials=trials, batch_size=batch_size, strategy=strategy, seed=seed, transfer=transfer,
-                       resume=resume, baselines=baselines, measure=mopts, sa=sa_options or CPU_SA)
+                       resume=resume, baselines=baselines, measure=mopts, sa=sa_options or CPU_SA, seeds=seeds)
     own = not isinstance(db, Database)
     database = db if isinstance(db, Database) else Database(db)
     try:

@@ -1,0 +1,109 @@
+"""Seed points: the structured candidates a performance engineer would try first, measured in the first
+model-guided round so that the model starts from a good region instead of a lucky one.
+
+A seed of a base schedule vectorizes the innermost loop of every band over its whole extent (with
+reassociation, so that a reduction can vectorize too) and unrolls it by UNROLL; the member just outside it
+gets a small cache tile (TILE_MIDDLE rows of the vectorized arrays stay in L1) and the others TILE_OUTER;
+the outer band is parallel when more than one thread runs. Member permutations are drawn from each band's
+legal ones. A seed is kept only when the features say that the loop LLVM vectorizes has unit (or zero)
+strides and can vectorize; the kept ones are ordered by the features' analytic cycles per flop, at most
+`per_base` per base, distinct candidates only. Every seed is a point of the space (legal like any other).
+
+Measured on gemm 800^3 (1 thread, Zen5): tile (32, 8, whole) seeds ran in 12-14 ms against 20 ms for the
+`polly` baseline, while 64^3 tiles with the same vector loop ran in 190 ms. A kernel with no band whose
+permutation gives a unit-stride vector loop (syrk: A[j][k] under a j loop) gets no seeds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+import numpy as np
+from polyopt.search.features import feature_names
+from polyopt.search.space import Point, SearchSpace
+
+TILE_OUTER = 32        # cache tile of the members outside the two innermost
+TILE_MIDDLE = 8        # cache tile of the member just outside the vector loop
+UNROLL = 4
+DRAWS_PER_BASE = 24
+
+Featurize = Callable[[Point], "np.ndarray | None"]
+
+
+def _closest(choices: Sequence[Hashable], target: int) -> Hashable:
+    sized = [c for c in choices if isinstance(c, int) and c > 1]
+    return min(sized, key=lambda c: (abs(math.log2(c / target)), -c)) if sized else choices[0]
+
+
+def _values(space: SearchSpace, b: int, rng: np.random.Generator, threads: int) -> Point:
+    knobs = space.bases[b].knobs
+    by_name = {k.name: k for k in knobs}
+    out: list[Hashable] = []
+    for knob in knobs:
+        site, _, name = knob.name.partition(".")
+        if name == "perm":
+            v: Hashable = knob.choices[int(rng.integers(len(knob.choices)))]
+        elif name.startswith("tile"):
+            v = _closest(knob.choices, TILE_OUTER)      # the two innermost members' are set below
+        elif name.startswith("reg"):
+            v = 1
+        elif name == "vec":
+            v = "inner"
+        elif name == "reassoc":
+            v = True
+        elif name == "unroll":
+            v = UNROLL if UNROLL in knob.choices else knob.choices[0]
+        elif name == "parallel":
+            v = 0 if threads > 1 and 0 in knob.choices else -1
+        else:                                   # separate, pack.*: off
+            v = knob.choices[0]
+        out.append(v)
+    for j, knob in enumerate(knobs):
+        site, _, name = knob.name.partition(".")
+        if name == "perm" and out[j]:
+            perm = out[j]
+            inner = by_name.get(f"{site}.tile{perm[-1]}")         # type: ignore[index]
+            if inner is not None:
+                out[knobs.index(inner)] = 1                        # the vector loop runs the whole extent
+            middle = by_name.get(f"{site}.tile{perm[-2]}") if len(perm) > 1 else None  # type: ignore[index,arg-type]
+            if middle is not None:
+                out[knobs.index(middle)] = _closest(middle.choices, TILE_MIDDLE)
+    return b, tuple(out)
+
+
+def seed_points(space: SearchSpace, featurize: Featurize, *, threads: int = 1, per_base: int = 2,
+                rng: np.random.Generator | None = None) -> list[Point]:
+    """Up to per_base seeds per base schedule, best first within a base, bases interleaved."""
+    rng = rng or np.random.default_rng(0)
+    names = feature_names()
+    vectorizable = names.index("total.inner_vectorizable")
+    unit = names.index("total.inner_unit_stride")
+    cycles = names.index("total.est_cycles_per_flop")
+    per: list[list[Point]] = []
+    seen: set[str] = set()
+    for b in range(len(space.bases)):
+        scored: list[tuple[float, int, Point]] = []
+        for i in range(DRAWS_PER_BASE):
+            p = _values(space, b, rng, threads)
+            if not space.is_legal(p):
+                continue
+            key = space.key(p)
+            if key in seen:
+                continue
+            seen.add(key)
+            x = featurize(p)
+            if x is None or x[vectorizable] <= 0 or x[unit] <= 0:
+                continue
+            scored.append((float(x[cycles]), i, p))
+        per.append([p for _, _, p in sorted(scored, key=lambda t: t[:2])[:per_base]])
+    out: list[Point] = []
+    for k in range(per_base):
+        out += [ps[k] for ps in per if k < len(ps)]
+    return out
+
+
+def describe(space: SearchSpace, points: Sequence[Point]) -> list[dict[str, Any]]:
+    """The knob values of seeds (for logs and tests)."""
+    return [space.describe(p) for p in points]
