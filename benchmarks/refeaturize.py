@@ -1,0 +1,64 @@
+"""Bring tuning databases to the current FEATURE_VERSION (not a test; for benchmark data): every record of a
+suite kernel gets the features of its candidate under the current code, and the current version number.
+
+    python benchmarks/refeaturize.py DB [DB ...] [--kernels gemm,2mm,syrk] [--cache F.pkl]
+
+The tuner's transfer model and the ranking benchmarks use only records of the current feature version, so
+after a feature change the measurements of earlier runs serve again without being re-measured. Records
+of workloads that are not suite kernels stay as they are. A database is rewritten in one transaction.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sqlite3
+import time
+from pathlib import Path
+
+from polyopt.search import backend
+from polyopt.search.features import FEATURE_VERSION
+from polyopt.search.featurize import Featurizer
+
+from polyopt.cli.common import load_scop
+
+SUITE = ("gemm", "2mm", "syrk", "lu", "jacobi-2d", "seidel-2d", "heat-3d")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dbs", nargs="+")
+    ap.add_argument("--kernels", default=",".join(SUITE))
+    ap.add_argument("--cache", default=None, help="pickle of computed features, kept between runs")
+    args = ap.parse_args()
+    scops = {s.fingerprint: (k, s) for k, s in ((k, load_scop(f"suite:{k}")) for k in args.kernels.split(","))}
+    cache: dict = pickle.loads(Path(args.cache).read_bytes()) if args.cache and Path(args.cache).exists() else {}
+    fzs: dict = {}
+    t0 = time.time()
+    for path in args.dbs:
+        con = sqlite3.connect(path)
+        rows = con.execute("SELECT id, workload, params, candidate, threads FROM measurements").fetchall()
+        updates = []
+        for rid, wl, params, cand, threads in rows:
+            if wl not in scops:
+                continue
+            key = (wl, params, cand, threads)
+            if key not in cache:
+                fz = fzs.get((wl, params, threads))
+                if fz is None:
+                    fz = fzs[(wl, params, threads)] = Featurizer(scops[wl][1], json.loads(params),
+                                                                  threads=threads or None)
+                v = fz.one(backend.candidate_from_json(cand), cand)
+                cache[key] = None if v is None else [round(float(x), 6) for x in v]   # as Database.add stores them
+            updates.append((json.dumps(cache[key] or []), FEATURE_VERSION, rid))
+        with con:
+            con.executemany("UPDATE measurements SET features = ?, feature_version = ? WHERE id = ?", updates)
+        con.close()
+        print(f"{path}: {len(updates)} records at feature version {FEATURE_VERSION} ({time.time() - t0:.0f} s)",
+              flush=True)
+        if args.cache:
+            Path(args.cache).write_bytes(pickle.dumps(cache))
+
+
+if __name__ == "__main__":
+    main()
