@@ -10,8 +10,10 @@ strides and can vectorize; the kept ones are ordered by the features' analytic c
 `per_base` per base, distinct candidates only. Every seed is a point of the space (legal like any other).
 
 Measured on gemm 800^3 (1 thread, Zen5): tile (32, 8, whole) seeds ran in 12-14 ms against 20 ms for the
-`polly` baseline, while 64^3 tiles with the same vector loop ran in 190 ms. A kernel with no band whose
-permutation gives a unit-stride vector loop (syrk: A[j][k] under a j loop) gets no seeds.
+`polly` baseline, while 64^3 tiles with the same vector loop ran in 190 ms. syrk has no permutation that
+gives a unit-stride vector loop (A[j][k] under a j loop); there a second family helps, the register block
+(_block_values: 8x8x8 register tiles, 15 ms against 27 ms for `polly`), which is slow on gemm (57-400 ms).
+Each base gets one register-block seed, after its best vector-strip seed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ TILE_OUTER = 32        # cache tile of the members outside the two innermost
 TILE_MIDDLE = 8        # cache tile of the member just outside the vector loop
 UNROLL = 4
 DRAWS_PER_BASE = 24
+BLOCK_REG = 8          # register block of the second family: BLOCK_REG^n points per micro-kernel
+BLOCK_TILE = 64
 
 Featurize = Callable[[Point], "np.ndarray | None"]
 
@@ -73,9 +77,37 @@ def _values(space: SearchSpace, b: int, rng: np.random.Generator, threads: int) 
     return b, tuple(out)
 
 
+def _block_values(space: SearchSpace, b: int, threads: int) -> Point:
+    """The register-block seed of base b: its own member order, BLOCK_TILE cache tiles, a BLOCK_REG
+    register tile on every member, the second innermost point loop vectorized, the innermost unrolled by
+    2 (syrk 600^2: 15 ms against 27 ms for `polly`; the vector-strip seeds do not apply there)."""
+    out: list[Hashable] = []
+    for knob in space.bases[b].knobs:
+        name = knob.name.partition(".")[2]
+        if name == "perm":
+            v: Hashable = knob.choices[0]
+        elif name.startswith("tile"):
+            v = _closest(knob.choices, BLOCK_TILE)
+        elif name.startswith("reg"):
+            v = BLOCK_REG if BLOCK_REG in knob.choices else 1
+        elif name == "vec":
+            v = "inner-1" if "inner-1" in knob.choices else "inner"
+        elif name == "reassoc":
+            v = True
+        elif name == "unroll":
+            v = 2 if 2 in knob.choices else knob.choices[0]
+        elif name == "parallel":
+            v = 0 if threads > 1 and 0 in knob.choices else -1
+        else:
+            v = knob.choices[0]
+        out.append(v)
+    return b, tuple(out)
+
+
 def seed_points(space: SearchSpace, featurize: Featurize, *, threads: int = 1, per_base: int = 2,
                 rng: np.random.Generator | None = None) -> list[Point]:
-    """Up to per_base seeds per base schedule, best first within a base, bases interleaved."""
+    """Per base: the best vector-strip seed, the register-block seed, then further vector-strip seeds up
+    to per_base of them; bases interleaved in that order."""
     rng = rng or np.random.default_rng(0)
     names = feature_names()
     vectorizable = names.index("total.inner_vectorizable")
@@ -97,9 +129,14 @@ def seed_points(space: SearchSpace, featurize: Featurize, *, threads: int = 1, p
             if x is None or x[vectorizable] <= 0 or x[unit] <= 0:
                 continue
             scored.append((float(x[cycles]), i, p))
-        per.append([p for _, _, p in sorted(scored, key=lambda t: t[:2])[:per_base]])
+        strips = [p for _, _, p in sorted(scored, key=lambda t: t[:2])[:per_base]]
+        block = _block_values(space, b, threads)
+        if space.is_legal(block) and space.key(block) not in seen and featurize(block) is not None:
+            seen.add(space.key(block))
+            strips.insert(min(1, len(strips)), block)
+        per.append(strips)
     out: list[Point] = []
-    for k in range(per_base):
+    for k in range(max((len(ps) for ps in per), default=0)):
         out += [ps[k] for ps in per if k < len(ps)]
     return out
 
