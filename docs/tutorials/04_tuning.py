@@ -2,13 +2,15 @@
 
 Run it:  python docs/tutorials/04_tuning.py      (POLYOPT_DOCS_SMALL=1: a few trials, tiny sizes)
 
-polyopt.tune follows the AutoTVM recipe over a polyhedral space: the explorer (simulated annealing on
+polyopt.tune follows the AutoTVM recipe over a polyhedral space. The first rounds start with seed points
+(polyopt.search.seeds: vector strips with small cache tiles and register blocks, the schedules a performance
+engineer would try first); then the explorer (simulated annealing on
 the cost model's scores, half of its chains restarted each round from the fastest candidates measured so
 far, and never annealing longer than the last batch took to measure) proposes legal candidates, the most
 promising batch of 16 is compiled and measured (outputs checked against the original schedule), the
 XGBoost ranking model is refit on the measurements, and so on until the trial budget is spent. Every measurement goes into a SQLite database
 at once, so tuning can resume, and a model trained on other kernels' records gives a new kernel a head
-start (transfer).
+start (transfer; on the benchmark kernels it does not help yet).
 """
 
 import os
