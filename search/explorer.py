@@ -105,10 +105,11 @@ class SimulatedAnnealing(Generic[P]):
         last_top, still = self._top_keys(visited), 0
         start = time.perf_counter()
         for step in range(opts.n_steps):
-            if step and opts.time_budget is not None and time.perf_counter() - start > opts.time_budget:
+            if step and self._over(start):
                 break
             temp = 1.0 - step / max(1, opts.n_steps)
-            new = [self.space.mutate(p, self.rng) for p in self.chains]
+            new = [p if k and self._over(start) else self.space.mutate(p, self.rng)
+                   for k, p in enumerate(self.chains)]
             new_scores = np.asarray(score(new), dtype=np.float64)
             self._visit(visited, new, new_scores, exclude)
             accept = self._accept(cur, new_scores, temp)
@@ -120,6 +121,12 @@ class SimulatedAnnealing(Generic[P]):
             if still >= opts.early_stop:
                 break
         return visited
+
+    def _over(self, start: float) -> bool:
+        """The round's time budget is spent (checked before every chain's move: one move of a stencil
+        chain can cost seconds of dependence checks, so a whole step may not fit the budget)."""
+        budget = self.options.time_budget
+        return budget is not None and time.perf_counter() - start > budget
 
     def _accept(self, cur: np.ndarray, new: np.ndarray, temp: float) -> np.ndarray:
         finite_new = np.where(np.isfinite(new), new, -np.inf)

@@ -77,12 +77,13 @@ class SearchSpace:
 
     def __init__(self, scop: Scop, params: Mapping[str, int], *, target: str = "cpu",
                  bases: tuple[str, ...] = ("original", "isl", "pluto", "polly"), packing: bool = False,
-                 max_tries: int = 200, fast_legality: bool = True) -> None:
+                 max_tries: int = 200, mutate_tries: int = 20, fast_legality: bool = True) -> None:
         self.scop = scop
         self.params = dict(params)
         self.target = target
         self.packing = packing
         self.max_tries = max_tries
+        self.mutate_tries = mutate_tries    # a move that finds no legal neighbour soon stays put
         self.bases: tuple[BaseSpace, ...] = tuple(b for b in (self._base_space(n) for n in bases)
                                                   if b is not None)
         if not self.bases:
@@ -175,8 +176,9 @@ class SearchSpace:
         return 0, tuple(k.choices[0] for k in self.bases[0].knobs)   # identity point of the first base
 
     def mutate(self, point: Point, rng: np.random.Generator) -> Point:
-        """A legal point that differs in one knob (or in the base, rarely)."""
-        for _ in range(self.max_tries):
+        """A legal point that differs in one knob (or in the base, rarely); `point` itself when
+        mutate_tries draws were all illegal (each costs a dependence check: ~35 ms on jacobi-2d)."""
+        for _ in range(self.mutate_tries):
             b, vals = point
             knobs = self.bases[b].knobs
             if len(self.bases) > 1 and rng.random() < 1.0 / (len(knobs) + 1):

@@ -55,3 +55,19 @@ def test_time_budget_bounds_a_round_of_slow_scoring():
     t0 = time.perf_counter()
     assert len(sa.next_batch(slow, 4, set())) == 4
     assert time.perf_counter() - t0 < 1.0          # 50 steps would take 2.5 s
+
+
+def test_time_budget_bounds_a_step_of_slow_moves():
+    """A move can cost seconds (a stencil's dependence checks): the budget is checked before every chain's
+    move, not only between steps; the chains that did not move keep their points."""
+    import time
+
+    class SlowLine(Line):
+        def mutate(self, p, rng):
+            time.sleep(0.1)
+            return super().mutate(p, rng)
+    sa = SimulatedAnnealing(SlowLine(), options=SAOptions(n_chains=16, n_steps=5, early_stop=100), seed=0)
+    sa.with_time_budget(0.2)
+    t0 = time.perf_counter()
+    assert len(sa.next_batch(score, 4, set())) == 4
+    assert time.perf_counter() - t0 < 1.0          # one step of 16 moves would take 1.6 s
