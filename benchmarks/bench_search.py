@@ -52,8 +52,11 @@ class _Tee:
 def _tune(scop, params, db, trials, seed, strategy, batch, threads, transfer=False):  # type: ignore[no-untyped-def]
     from polyopt.search.tuner import tune
 
-    return tune(scop, params=params, trials=trials, db=db, seed=seed, strategy=strategy, batch_size=batch,
-                transfer=transfer, baselines=("original", "polly", "pluto"), resume=False, threads=threads)
+    r = tune(scop, params=params, trials=trials, db=db, seed=seed, strategy=strategy, batch_size=batch,
+             transfer=transfer, baselines=("original", "polly", "pluto"), resume=False, threads=threads)
+    if r.interrupted:       # Ctrl-C or SIGTERM stops the tuning, keeping its records: stop the benchmark too
+        sys.exit(f"interrupted during {scop.name} {strategy} seed {seed}; records are in {db}")
+    return r
 
 
 def _plot(path: str, kernel: str, rows) -> None:  # type: ignore[no-untyped-def]

@@ -47,6 +47,8 @@ def main() -> None:
             r = tuner.tune(scop, params=BENCH_SIZES[kernel], trials=trials, db=str(Path(tmp) / "ab.db"), seed=seed,
                            batch_size=batch, transfer=False, resume=False, threads=1, sa_options=sa,
                            baselines=("original", "polly", "pluto"), seeds=use_seeds)
+        if r.interrupted:   # Ctrl-C or SIGTERM: stop here, not only this seed's tuning
+            sys.exit(f"interrupted during seed {seed}")
         best, curve = float("inf"), []
         for t in r.history:
             best = min(best, t.seconds)
