@@ -19,12 +19,11 @@ Each base gets one register-block seed, after its best vector-strip seed.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping, Sequence
 
 import numpy as np
 from polyopt.search.features import feature_names
-from polyopt.search.space import Point, SearchSpace
+from polyopt.search.space import Knob, Point, SearchSpace
 
 TILE_OUTER = 32        # cache tile of the members outside the two innermost
 TILE_MIDDLE = 8        # cache tile of the member just outside the vector loop
@@ -41,39 +40,50 @@ def _closest(choices: Sequence[Hashable], target: int) -> Hashable:
     return min(sized, key=lambda c: (abs(math.log2(c / target)), -c)) if sized else choices[0]
 
 
-def _values(space: SearchSpace, b: int, rng: np.random.Generator, threads: int) -> Point:
-    knobs = space.bases[b].knobs
-    by_name = {k.name: k for k in knobs}
+def _either(knob: Knob, value: Hashable) -> Hashable:
+    """value if the knob offers it, else the knob's first (neutral) choice."""
+    return value if value in knob.choices else knob.choices[0]
+
+
+def _fill(space: SearchSpace, b: int, threads: int, family: Mapping[str, Callable[[Knob], Hashable]]) -> list[Hashable]:
+    """Knob values of base b: family[kind](knob) for the kinds a family sets (perm, tile, reg, vec, unroll),
+    and for every family reassociation on, the outer member parallel when threads > 1, the rest off."""
     out: list[Hashable] = []
-    for knob in knobs:
-        site, _, name = knob.name.partition(".")
-        if name == "perm":
-            v: Hashable = knob.choices[int(rng.integers(len(knob.choices)))]
-        elif name.startswith("tile"):
-            v = _closest(knob.choices, TILE_OUTER)      # the two innermost members' are set below
-        elif name.startswith("reg"):
-            v = 1
-        elif name == "vec":
-            v = "inner"
+    for knob in space.bases[b].knobs:
+        name = knob.name.partition(".")[2]
+        kind = next((k for k in family if name.startswith(k)), None)
+        if kind is not None:
+            out.append(family[kind](knob))
         elif name == "reassoc":
-            v = True
-        elif name == "unroll":
-            v = UNROLL if UNROLL in knob.choices else knob.choices[0]
+            out.append(True)
         elif name == "parallel":
-            v = 0 if threads > 1 and 0 in knob.choices else -1
-        else:                                   # separate, pack.*: off
-            v = knob.choices[0]
-        out.append(v)
+            out.append(0 if threads > 1 and 0 in knob.choices else -1)
+        else:                                       # separate, pack.*: off
+            out.append(knob.choices[0])
+    return out
+
+
+def _values(space: SearchSpace, b: int, rng: np.random.Generator, threads: int) -> Point:
+    """A vector-strip seed of base b with a random legal-looking permutation (see the module docstring)."""
+    knobs = space.bases[b].knobs
+    out = _fill(space, b, threads, {
+        "perm": lambda k: k.choices[int(rng.integers(len(k.choices)))],
+        "tile": lambda k: _closest(k.choices, TILE_OUTER),      # the two innermost members' are set below
+        "reg": lambda k: 1,
+        "vec": lambda k: "inner",
+        "unroll": lambda k: _either(k, UNROLL)})
+    by_name = {k.name: j for j, k in enumerate(knobs)}
     for j, knob in enumerate(knobs):
         site, _, name = knob.name.partition(".")
-        if name == "perm" and out[j]:
-            perm = out[j]
-            inner = by_name.get(f"{site}.tile{perm[-1]}")         # type: ignore[index]
-            if inner is not None:
-                out[knobs.index(inner)] = 1                        # the vector loop runs the whole extent
-            middle = by_name.get(f"{site}.tile{perm[-2]}") if len(perm) > 1 else None  # type: ignore[index,arg-type]
-            if middle is not None:
-                out[knobs.index(middle)] = _closest(middle.choices, TILE_MIDDLE)
+        perm = out[j]
+        if name != "perm" or not perm:
+            continue
+        inner = by_name.get(f"{site}.tile{perm[-1]}")             # type: ignore[index]
+        if inner is not None:
+            out[inner] = 1                                         # the vector loop runs the whole extent
+        middle = by_name.get(f"{site}.tile{perm[-2]}") if len(perm) > 1 else None  # type: ignore[index,arg-type]
+        if middle is not None:
+            out[middle] = _closest(knobs[middle].choices, TILE_MIDDLE)
     return b, tuple(out)
 
 
@@ -81,27 +91,12 @@ def _block_values(space: SearchSpace, b: int, threads: int) -> Point:
     """The register-block seed of base b: its own member order, BLOCK_TILE cache tiles, a BLOCK_REG
     register tile on every member, the second innermost point loop vectorized, the innermost unrolled by
     2 (syrk 600^2: 15 ms against 27 ms for `polly`; the vector-strip seeds do not apply there)."""
-    out: list[Hashable] = []
-    for knob in space.bases[b].knobs:
-        name = knob.name.partition(".")[2]
-        if name == "perm":
-            v: Hashable = knob.choices[0]
-        elif name.startswith("tile"):
-            v = _closest(knob.choices, BLOCK_TILE)
-        elif name.startswith("reg"):
-            v = BLOCK_REG if BLOCK_REG in knob.choices else 1
-        elif name == "vec":
-            v = "inner-1" if "inner-1" in knob.choices else "inner"
-        elif name == "reassoc":
-            v = True
-        elif name == "unroll":
-            v = 2 if 2 in knob.choices else knob.choices[0]
-        elif name == "parallel":
-            v = 0 if threads > 1 and 0 in knob.choices else -1
-        else:
-            v = knob.choices[0]
-        out.append(v)
-    return b, tuple(out)
+    return b, tuple(_fill(space, b, threads, {
+        "perm": lambda k: k.choices[0],
+        "tile": lambda k: _closest(k.choices, BLOCK_TILE),
+        "reg": lambda k: _either(k, BLOCK_REG),
+        "vec": lambda k: "inner-1" if "inner-1" in k.choices else "inner",
+        "unroll": lambda k: _either(k, 2)}))
 
 
 def seed_points(space: SearchSpace, featurize: Featurize, *, threads: int = 1, per_base: int = 2,
@@ -140,7 +135,3 @@ def seed_points(space: SearchSpace, featurize: Featurize, *, threads: int = 1, p
         out += [ps[k] for ps in per if k < len(ps)]
     return out
 
-
-def describe(space: SearchSpace, points: Sequence[Point]) -> list[dict[str, Any]]:
-    """The knob values of seeds (for logs and tests)."""
-    return [space.describe(p) for p in points]
