@@ -219,14 +219,16 @@ class Tuner:
             X = np.asarray([r[0] for r in rows])
             self.model.fit(X, np.asarray([r[1] for r in rows]), ["task"] * len(rows))
 
+    def _features(self, point: Any) -> np.ndarray | None:
+        """The feature vector of a legal space point (None when its loop nest cannot be featurized)."""
+        return self.featurizer.one(self.space.candidate(point), self.space.key(point), self.space.schedule(point))
+
     def _score(self, points: list[Any]) -> np.ndarray:
-        cands = [self.space.candidate(p) if self.space.is_legal(p) else None for p in points]
         X = np.full((len(points), len(self._names())), np.nan)
-        for i, c in enumerate(cands):
-            if c is not None:
-                v = self.featurizer.one(c, self.space.key(points[i]), self.space.schedule(points[i]))
-                if v is not None:
-                    X[i] = v
+        for i, p in enumerate(points):
+            v = self._features(p) if self.space.is_legal(p) else None
+            if v is not None:
+                X[i] = v
         out = np.full(len(points), -np.inf)
         ok = np.isfinite(X).all(axis=1)
         if ok.any():
@@ -284,9 +286,7 @@ class Tuner:
         if self._seeds is None:
             from polyopt.search.seeds import seed_points
 
-            def featurize(p: Any) -> np.ndarray | None:
-                return self.featurizer.one(self.space.candidate(p), self.space.key(p), self.space.schedule(p))
-            self._seeds = seed_points(self.space, featurize, threads=self.threads or 1,
+            self._seeds = seed_points(self.space, self._features, threads=self.threads or 1,
                                       rng=np.random.default_rng(self.opts.seed))
         out = []
         while self._seeds and len(out) < n:
@@ -306,8 +306,7 @@ class Tuner:
         points = [p for p in points if self.space.verify(p)]
         cands = [self.space.key(p) for p in points]
         self.state.points.update(zip(cands, points))
-        feats = [self.featurizer.one(self.space.candidate(p), k, self.space.schedule(p))
-                 for p, k in zip(points, cands)]
+        feats = [self._features(p) for p in points]
 
         def done(i: int, res: MeasureResult) -> None:
             self._record(cands[i], res, feats[i])
