@@ -1,7 +1,8 @@
 """Features of a transformed loop nest (AutoTVM's "itervar" features over polyopt's loop AST).
 
-For the dominant statement site (dominant_site: deepest domain, then most loop iterations), per loop level (innermost first, so
-that the loops that matter most line up across kernels of different depth; padded to MAX_DEPTH): extent,
+For the dominant statement site (dominant_site: deepest domain, then most loop iterations), per loop
+level (innermost first, so that the loops that matter most line up across kernels of different depth;
+padded to MAX_DEPTH): extent,
 level, annotation one-hot (serial, parallel, vector, unroll, gpu block,
 gpu thread), unroll factor, top-down and bottom-up trip-count products; per array access slot (the
 write first, then reads in body order; MAX_ACCESSES slots): stride of that loop in elements, footprint in
@@ -48,8 +49,8 @@ _TOTALS = ("flops", "bytes", "intensity", "n_loops", "n_sites", "depth", "work_p
            "reg_flops_per_load", "reg_accumulators", "reg_operands", "reg_pressure", "reg_block")
 
 # Analytic estimate (cycles per flop of the dominant statement): compute at VECTOR_LANES flops per cycle
-# when the effective innermost loop (after LLVM's full unrolling of short loops: effective_inner) can vectorize (unit or zero strides, and no reduction unless the vector mark
-# allows reassociation), else 1; memory: loads from L1 (every access, vectorized or not), and the
+# when the effective innermost loop (after LLVM's full unrolling of short loops: effective_inner) can
+# vectorize (unit or zero strides, and no reduction unless the vector mark allows reassociation), else 1; memory: loads from L1 (every access, vectorized or not), and the
 # traffic into L1, L2 and L3, each over the bandwidth of the level it comes from (bytes per cycle); the
 # estimate is the larger of the two (a roofline). Only ratios matter to the ranking model.
 VECTOR_LANES = 8.0
@@ -206,7 +207,7 @@ def traffic(leaf: Leaf, ws_bytes: list[float], cache: float) -> float:
     return iterations * ws_bytes[-1]
 
 
-def _totals(program: LoopProgram, sites: list[Leaf], shapes: dict[str, tuple[int, ...]],
+def _totals(program: LoopProgram, sites: list[Leaf], main: Leaf, shapes: dict[str, tuple[int, ...]],
             sizes: dict[str, int], threads: int, ws_bytes: list[float]) -> list[float]:
     flops = 0.0
     loops_seen: set[int] = set()
@@ -215,7 +216,6 @@ def _totals(program: LoopProgram, sites: list[Leaf], shapes: dict[str, tuple[int
         loops_seen.update(id(lv.loop) for lv in leaf.loops)
     used = {a.array for s in program.scop.statements for a in s.reads + s.writes}
     nbytes = sum(float(np.prod(shapes[a])) * sizes[a] for a in used if a in shapes)
-    main = dominant_site(program, sites)
     par = [k for k, lv in enumerate(main.loops) if lv.loop.is_parallel or lv.loop.gpu_mapping]
     par_ext = main.loops[par[0]].extent if par else 1.0
     inner = float(np.prod([lv.extent for lv in main.loops[par[0] + 1:]])) if par else main.instances
@@ -314,7 +314,7 @@ def extract(program: LoopProgram, *, threads: int | None = None) -> np.ndarray:
         return np.zeros(n_features())
     main = dominant_site(program, sites)
     levels, ws_bytes = _level_features(program, main, shapes, sizes)
-    totals = np.asarray(_totals(program, sites, shapes, sizes, threads or os.cpu_count() or 1, ws_bytes)
+    totals = np.asarray(_totals(program, sites, main, shapes, sizes, threads or os.cpu_count() or 1, ws_bytes)
                         + register_block(program, main, shapes))
     levels = levels.ravel()
     vec = np.concatenate([levels, totals])
