@@ -76,15 +76,41 @@ def section(name: str, budget: float):
     return deco
 
 
-def torch_time(fn, reps: int = 20) -> float:
+_NS_PER_SLEEP_CYCLE: list[float] = []
+
+
+def _torch_busy_wait(ns: int) -> None:
+    """torch.cuda._sleep for about `ns` nanoseconds (its unit is clock cycles: calibrated once)."""
     import torch
+    if not _NS_PER_SLEEP_CYCLE:
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda._sleep(1000)
+        a.record()
+        torch.cuda._sleep(2_000_000)
+        b.record()
+        b.synchronize()
+        _NS_PER_SLEEP_CYCLE.append(a.elapsed_time(b) * 1e6 / 2_000_000)
+    torch.cuda._sleep(max(1, int(ns / _NS_PER_SLEEP_CYCLE[0])))
+
+
+def torch_time(fn, reps: int = 20, hide_launch: bool = True) -> float:
+    """Median seconds of one call of a torch function between CUDA events. hide_launch: GPU time only: a
+    busy-wait keeps the stream occupied while the host issues the call, exactly as CudaKernel.benchmark
+    does for polyopt's kernels (polyopt.codegen.cuda.timing); False: launch overhead included."""
+    import torch
+    from polyopt.codegen.cuda.timing import spin_for
     fn()
     torch.cuda.synchronize()
     ts = []
+    host = None
     for _ in range(reps):
         a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        if hide_launch:
+            _torch_busy_wait(spin_for(host))
         a.record()
+        t0 = time.perf_counter()
         fn()
+        host = time.perf_counter() - t0
         b.record()
         b.synchronize()
         ts.append(a.elapsed_time(b) / 1000)

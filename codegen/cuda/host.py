@@ -40,6 +40,7 @@ from .cuda_printer import kernel_signature, print_program
 from .emulate import _NP, emulate, eval_int
 from .kernel_ir import GpuProgram, HostFor, HostIf, Launch, build_gpu_program
 from .mapping import GpuMapping, map_to_gpu
+from .timing import BusyWait, spin_for
 
 log = logging.getLogger("polyopt.codegen.cuda")
 
@@ -228,6 +229,13 @@ class _Runtime:
             raise BackendUnavailableError(f"no usable CUDA device ({type(e).__name__}: {e}); "
                                           f"{INSTALL_HINT}") from None
         self.drv = drv
+        self._busy_wait: BusyWait | None = None
+
+    def busy_wait(self, ns: int) -> None:
+        """Keep the default stream busy for `ns` nanoseconds (see timing.py)."""
+        if self._busy_wait is None:
+            self._busy_wait = BusyWait(self.drv)
+        self._busy_wait(ns)
 
     @classmethod
     def get(cls) -> _Runtime:
@@ -346,6 +354,7 @@ class CudaKernel:
         self.build_timeout: float | None = None     # seconds nvcc / ptxas may take on this kernel
         self._module = None
         self._funcs: dict[str, Any] = {}
+        self._signatures: dict[str, tuple] = {}
 
     @property
     def options(self) -> GpuMapping:
@@ -415,6 +424,7 @@ class CudaKernel:
                 sig = kernel_signature(self.program, k)
                 f.prepare("".join(_fmt(a) for a in sig))
                 self._funcs[k.name] = f
+                self._signatures[k.name] = sig
         return rt
 
     @property
@@ -438,26 +448,33 @@ class CudaKernel:
         del keep
 
     def benchmark(self, *args: Any, repeat: int = 5, warmup: int = 1, timeout: float | None = None,
-                  **kwargs: Any) -> list[float]:
+                  hide_launch: bool = True, **kwargs: Any) -> list[float]:
         """Seconds per call of the whole program (host loops included), timed with CUDA events; data
-        stays on the device between repetitions. timeout: seconds one call may take (see __call__)."""
+        stays on the device between repetitions. timeout: seconds one call may take (see __call__).
+
+        hide_launch: the GPU time of the call's kernels (and the gaps between them), without the host's
+        time to issue the first launch: a busy-wait kernel keeps the stream occupied while the host
+        enqueues the call (timing.py). False: from the host's start of the call to the end of its last
+        kernel, launch overhead included."""
         rt = self._load()
         params, scalars, arrays = bind(self.scop, args, kwargs)
         self._check_params(params)
         ptrs, _back, keep = self._device_arrays(rt, arrays, params)
         name = self._first_kernel_name
         start, end = rt.drv.Event(), rt.drv.Event()
-        for _ in range(warmup):
-            self._run(params, scalars, ptrs)
-            end.record()
-            wait_for(end, timeout, name)
         times = []
-        for _ in range(repeat):
+        host_seconds: float | None = None
+        for i in range(warmup + repeat):
+            if hide_launch:
+                rt.busy_wait(spin_for(host_seconds))
             start.record()
+            t0 = time.perf_counter()
             self._run(params, scalars, ptrs)
+            host_seconds = time.perf_counter() - t0
             end.record()
             wait_for(end, timeout, name)
-            times.append(end.time_since(start) / 1000.0)
+            if i >= warmup:
+                times.append(end.time_since(start) / 1000.0)
         del keep
         return times
 
@@ -513,7 +530,7 @@ class CudaKernel:
         if min(grid) <= 0:
             return
         vals = []
-        for a in kernel_signature(self.program, k):
+        for a in self._signatures[k.name]:
             if a.kind == "array":
                 vals.append(ptrs[a.name])
             elif a.kind == "scalar":
