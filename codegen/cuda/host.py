@@ -355,6 +355,7 @@ class CudaKernel:
         self._module = None
         self._funcs: dict[str, Any] = {}
         self._signatures: dict[str, tuple] = {}
+        self._grids: dict[str, tuple[int, ...]] = {}
 
     @property
     def options(self) -> GpuMapping:
@@ -525,8 +526,17 @@ class CudaKernel:
                         env[n.var] += n.step
         host(prog.host, env)
 
+    def _grid(self, k, env: Mapping[str, int]) -> tuple[int, ...]:
+        """The launch grid; computed once when it depends on the specialised sizes only."""
+        grid = self._grids.get(k.name)
+        if grid is None:
+            grid = tuple(eval_int(ext, env) for _lo, ext in k.grid)
+            if all(X.free_vars(ext) <= self.program.params.keys() for _lo, ext in k.grid):
+                self._grids[k.name] = grid
+        return grid
+
     def _launch(self, k, env, scalars, ptrs) -> None:
-        grid = tuple(eval_int(ext, env) for _lo, ext in k.grid)
+        grid = self._grid(k, env)
         if min(grid) <= 0:
             return
         vals = []
