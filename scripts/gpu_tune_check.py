@@ -44,14 +44,14 @@ def progress(name: str, unit: str, flops: float):
     return show
 
 
-def tune_one(name: str, scop, params: dict, trials: int, budget: float, db: str, unit: str):  # type: ignore[no-untyped-def]
+def tune_one(name: str, scop, params: dict, trials: int, budget: float, db: str, unit: str, seed: int):  # type: ignore[no-untyped-def]
     from polyopt.search.features import count_flops
 
     import polyopt
 
     flops = count_flops(scop, params)
     t = time.time()
-    res = polyopt.tune(scop, target="cuda", params=params, trials=trials, db=db, seed=0, batch_size=8,
+    res = polyopt.tune(scop, target="cuda", params=params, trials=trials, db=db, seed=seed, batch_size=8,
                        transfer=False, time_budget=budget, progress=progress(name, unit, flops))
     row = {"workload": name, "params": params, "trials": len(res.history), "errors": res.errors,
            "tune_seconds": round(time.time() - t, 1), "flops": flops,
@@ -68,7 +68,8 @@ def sgemm(args, db: str) -> None:  # type: ignore[no-untyped-def]
 
     n = 4096
     scop = G.gemm_acc(G.DType.FLOAT32)
-    res, row = tune_one("sgemm4096", scop, {"N": n}, args.trials_gemm, args.budget_gemm, db, "tflops")
+    res, row = tune_one("sgemm4096", scop, {"N": n}, args.trials_gemm, args.budget_gemm, db, "tflops",
+                         args.seed)
     A = torch.rand(n, n, device="cuda")
     B = torch.rand(n, n, device="cuda")
     t_cublas = G.torch_time(lambda: torch.matmul(A, B))
@@ -96,7 +97,7 @@ def conv_layer(name: str, args, db: str) -> None:  # type: ignore[no-untyped-def
     pad = K // 2
     HO = (H + 2 * pad - K) // s + 1
     scop, HP = G.conv(F, Cin, HO, K, s)
-    res, row = tune_one(name, scop, {}, args.trials_conv, args.budget_conv, db, "us")
+    res, row = tune_one(name, scop, {}, args.trials_conv, args.budget_conv, db, "us", args.seed)
     x = torch.rand(1, Cin, H, H, device="cuda")
     w = torch.rand(F, Cin, K, K, device="cuda")
     t_cudnn = G.torch_time(lambda: Fn.conv2d(x, w, stride=s, padding=pad))
@@ -128,7 +129,9 @@ def main() -> None:
     ap.add_argument("--budget-conv", type=float, default=20.0, help="seconds of tuning per conv layer")
     ap.add_argument("--layers", default="C2,C6,C9,C12")
     ap.add_argument("--no-gemm", action="store_true", help="tune the conv layers only")
+    ap.add_argument("--seed", type=int, default=0, help="the tuner's random seed")
     args = ap.parse_args()
+    RESULTS["seed"] = args.seed
     try:
         import torch
         torch.backends.cuda.matmul.allow_tf32 = False
