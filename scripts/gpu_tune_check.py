@@ -100,9 +100,10 @@ def conv_layer(name: str, args, db: str) -> None:  # type: ignore[no-untyped-def
     res, row = tune_one(name, scop, {}, args.trials_conv, args.budget_conv, db, "us", args.seed)
     x = torch.rand(1, Cin, H, H, device="cuda")
     w = torch.rand(F, Cin, K, K, device="cuda")
-    t_cudnn = G.torch_time(lambda: Fn.conv2d(x, w, stride=s, padding=pad))
+    t_cudnn, modes = G.cudnn_conv_time(x, w, s, pad)
     row["cudnn_us"] = t_cudnn * 1e6
-    row["cudnn_call_us"] = G.torch_time(lambda: Fn.conv2d(x, w, stride=s, padding=pad), hide_launch=False) * 1e6
+    row["cudnn_modes_us"] = {m: t * 1e6 for m, t in modes.items()}
+    row["cudnn_call_us"] = G.cudnn_conv_time(x, w, s, pad, hide_launch=False)[0] * 1e6
     if res.best is not None:
         k = res.compile()
         ref = Fn.conv2d(x, w, stride=s, padding=pad)[0]
@@ -115,7 +116,8 @@ def conv_layer(name: str, args, db: str) -> None:  # type: ignore[no-untyped-def
         row["vs_cudnn"] = t_cudnn / res.best.seconds
         row["best_call_us"] = float(np.median(k.benchmark(out=o, W=w, inp=xp, repeat=20, hide_launch=False))) * 1e6
         say(f"{name}: tuned {row['best_us']:.1f} us (default mapping {row['default_mapping_s'] * 1e6:.1f} us), "
-            f"cuDNN {row['cudnn_us']:.1f} us ({row['vs_cudnn']:.2f}x of cuDNN speed), "
+            f"cuDNN {row['cudnn_us']:.1f} us ({row['vs_cudnn']:.2f}x of cuDNN speed; cuDNN heuristic / autotuned: "
+            f"{row['cudnn_modes_us']['benchmark=False']:.1f} / {row['cudnn_modes_us']['benchmark=True']:.1f} us), "
             f"rel err {row['rel_err_vs_torch']:.1e}; launch included: {row['best_call_us']:.1f} us vs cuDNN "
             f"{row['cudnn_call_us']:.1f} us")
     RESULTS["workloads"].append(row)
