@@ -39,10 +39,11 @@ def apply_candidate(scop: Scop, cand: R.Candidate, deps: Dependences | None = No
 
 def apply_transform(sched: Schedule, t: R.Transform, deps: Dependences | None = None, *,
                     check: bool = True) -> Schedule:
-    """One legal transformation step (IllegalTransformError / InvalidTransformError otherwise).
-    check=False skips the dependence check of the result (for callers that already know the step is
-    legal, e.g. the tuner's space replaying a step whose legality was established for the same trace
-    shape); records that do not fit the tree still raise InvalidTransformError."""
+    """One legal transformation step (IllegalTransformError / InvalidTransformError otherwise). The
+    result is checked against every dependence, except for the steps in SETTLED_WITHOUT_FULL_CHECK,
+    whose own checks already decide it. check=False skips the full check (for callers that already know
+    the step is legal, e.g. the tuner's space replaying a step whose legality was established for the
+    same trace shape); records that do not fit the tree still raise InvalidTransformError."""
     deps = deps or dependences(sched.scop)
     stage = _stage(sched, t)
     fn = _APPLY.get(type(t))
@@ -55,9 +56,21 @@ def apply_transform(sched: Schedule, t: R.Transform, deps: Dependences | None = 
     except IndexError as e:
         raise InvalidTransformError(f"{stage}: {e}") from e
     out = Schedule(sched.scop, tree)
-    if check:
+    if check and not isinstance(t, SETTLED_WITHOUT_FULL_CHECK):
         check_legal(sched.scop, out, deps, stage=stage)
     return out
+
+
+# Steps whose legality is settled without checking the whole result against every dependence (that check
+# can take minutes on multi-level tiles of skewed stencil bands):
+# - Tile: _tile checks that the band is permutable (no dependence inside it has a negative distance in any
+#   member). Then tiling keeps every dependence ordered: tile coordinates floor(x/s) are monotone in x, and
+#   where all tile coordinates agree the point loops see the original distances. Loops below the band keep
+#   their parallelism: (tile, point) determines x, so the same pairs of instances share their prefix.
+# - Parallel, Vectorize, GpuMap: a mark on a loop whose own check (check_parallel) ran; order unchanged.
+# - Unroll, SeparateFullTiles, Promote: AST options and marks; the execution order is unchanged.
+SETTLED_WITHOUT_FULL_CHECK = (R.Tile, R.Parallel, R.Vectorize, R.GpuMap, R.Unroll, R.SeparateFullTiles,
+                              R.Promote)
 
 
 def _stage(sched: Schedule, t: R.Transform) -> str:

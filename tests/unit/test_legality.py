@@ -71,6 +71,17 @@ def test_tiling_a_non_permutable_band_is_refused():
         Candidate("original", (Join((0, 0)), Join((0,)), Tile((0,), (4, 4, 4)))).apply(scop)
 
 
+
+@pytest.mark.parametrize("name,params", [("seidel-2d", {"tsteps": 3, "n": 9}), ("jacobi-2d", {"tsteps": 3, "n": 9})])
+def test_two_level_tiles_of_skewed_stencil_bands_are_legal(name, params):
+    """Tiling is accepted on the permutability check alone (no full check of the tiled result): two tile
+    levels of Pluto's skewed time band pass the full dependence check and compute the source's results."""
+    scop = suite_scop(name)
+    sched = Candidate("pluto", (Tile((0,), (4, 4, 3)), Tile((0, 0), (2, 2, 2)))).apply(scop)
+    assert len(sched.band_infos()) == 3
+    assert not violations(scop, sched)
+    assert _same(_run(scop, Schedule.original(scop).tree, params), _run(scop, sched.tree, params))
+
 def test_parallelizing_a_carried_loop_in_lu_is_refused():
     scop = suite_scop("lu")
     with pytest.raises(IllegalTransformError) as e:
