@@ -92,7 +92,7 @@ def _accepts(fn: Any, name: str) -> bool:
 @lru_cache(maxsize=None)
 def target_fingerprint(target: str = "cpu") -> str:
     """'cpu:<llvm cpu name>:<hash of cpu features>', or for 'cuda' 'cuda:<GPU model>:sm_<compute
-    capability>' (BackendUnavailableError without a GPU)."""
+    capability>:gputime' (BackendUnavailableError without a GPU)."""
     import hashlib
 
     if target.startswith("cuda") or target.startswith("gpu"):

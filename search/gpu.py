@@ -18,9 +18,10 @@ measured record.
 
 Measurement runs in this process on the current CUDA device: each candidate is checked on fresh inputs
 (write-only outputs poisoned with NaN) against the default mapping's kernel on the same inputs, then timed
-with CUDA events (warm-up, then repeats until `min_time`), median. A run longer than `run_timeout` is a
-RUN_TIMEOUT result, and tuning stops there (the device may still be busy with that kernel). Targets are keyed by GPU model and
-compute capability ("cuda:NVIDIA_H200:sm_90"). Without pycuda or a GPU, `tune(target="cuda")` raises
+with CUDA events around GPU time only (codegen.cuda.timing hides the host's launch work; warm-up, then
+repeats until `min_time`), median. A run longer than `run_timeout` is a
+RUN_TIMEOUT result, and tuning stops there (the device may still be busy with that kernel). Targets are keyed by GPU model,
+compute capability and timing method ("cuda:NVIDIA_H200:sm_90:gputime"). Without pycuda or a GPU, `tune(target="cuda")` raises
 BackendUnavailableError before doing anything else.
 """
 
@@ -62,8 +63,15 @@ def require_gpu() -> tuple[str, str]:
     return dev.name(), f"sm_{major}{minor}"
 
 
+# How GPU records were timed: "gputime" = CudaKernel.benchmark(hide_launch=True), GPU time only. Records
+# of databases written before this key existed hold launch-included times under "cuda:<GPU>:<sm_XY>" and
+# so never mix with these (neither as "already measured" nor as training data).
+GPU_TIMING_METHOD = "gputime"
+
+
 def gpu_target_fingerprint(name: str, arch: str) -> str:
-    return f"cuda:{name.replace(' ', '_')}:{arch}"
+    """The target key of GPU records: GPU model, compute capability and timing method."""
+    return f"cuda:{name.replace(' ', '_')}:{arch}:{GPU_TIMING_METHOD}"
 
 
 # ------------------------------------------------------------------------------------------ space

@@ -5,7 +5,7 @@ Per round: simulated annealing over the GPU mapping knobs, scored by a model of 
 launch are dropped, the rest are re-ranked by a second model that also sees the build's features
 (registers, spills, shared memory, occupancy), and the best `batch` are measured. Both models are refit
 after every round; every measurement is committed to the database at once (feature_version
-GPU_FEATURE_VERSION, threads 0, target "cuda:<GPU>:<sm_XY>").
+GPU_FEATURE_VERSION, threads 0, target "cuda:<GPU>:<sm_XY>:gputime").
 """
 
 from __future__ import annotations

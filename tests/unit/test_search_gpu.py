@@ -130,7 +130,7 @@ def test_gpu_tuning_loop_with_an_emulated_device(tmp_path, monkeypatch):
     assert len(res.history) == 10 and res.errors == 0 and res.best is not None
     assert set(res.baselines) == {"default"}
     recs = Database(db).records()
-    assert len(recs) == 10 and {r.target for r in recs} == {"cuda:Fake_GPU:sm_90"}
+    assert len(recs) == 10 and {r.target for r in recs} == {"cuda:Fake_GPU:sm_90:gputime"}
     assert all(len(r.features) == len(gpu_feature_names()) for r in recs)
     assert all(np.isfinite(r.features).all() for r in recs[1:])       # built: ptxas features present
     kernel = res.compile()
