@@ -33,7 +33,7 @@ from polyopt.model import Scop
 from polyopt.search.inputs import array_shape
 from polyopt.search.loopinfo import Leaf, body_flops, dim_coefficients, leaves
 
-FEATURE_VERSION = 5
+FEATURE_VERSION = 6
 MAX_DEPTH = 10
 MAX_ACCESSES = 4
 CACHE_LINE = 64
@@ -46,7 +46,8 @@ _TOTALS = ("flops", "bytes", "intensity", "n_loops", "n_sites", "depth", "work_p
            "traffic_l1_per_flop", "traffic_l2_per_flop", "traffic_l3_per_flop", "inner_stride_max",
            "inner_unit_stride", "inner_extent", "inner_reduction", "inner_vectorizable",
            "est_compute_per_flop", "est_memory_per_flop", "est_cycles_per_flop",
-           "reg_flops_per_load", "reg_accumulators", "reg_operands", "reg_pressure", "reg_block")
+           "reg_flops_per_load", "reg_accumulators", "reg_operands", "reg_pressure", "reg_block",
+           "loop_entries_per_flop", "loop_branches_per_flop", "bound_ops_per_flop")
 
 # Analytic estimate (cycles per flop of the dominant statement): compute at VECTOR_LANES flops per cycle
 # when the effective innermost loop (after LLVM's full unrolling of short loops: effective_inner) can
@@ -303,6 +304,51 @@ def register_block(program: LoopProgram, leaf: Leaf, shapes: dict[str, tuple[int
     return [flops / max(operand_loads, 1.0), acc_regs, operand_loads, acc_regs + operand_loads, points]
 
 
+_BOUND_OPS = ("min", "max", "floordiv", "/", "%", "mod")
+
+
+def _bound_ops(e: X.Expr) -> int:
+    """min/max/division operations (and selects) in a loop bound: work done on every loop entry."""
+    count, stack = 0, [e]
+    while stack:
+        x = stack.pop()
+        if (isinstance(x, X.Binary) and x.op in _BOUND_OPS) or isinstance(x, X.Select):
+            count += 1
+        stack.extend(X.children(x))
+    return count
+
+
+def loop_overhead(program: LoopProgram, leaf: Leaf) -> list[float]:
+    """Per flop of the site: loop entries, loop-back branches (loops LLVM does not unroll away, divided
+    by their unroll factor and, when vectorized, VECTOR_LANES), and min/max/div operations of loop bounds
+    evaluated on entry. Short inner loops of skewed or tiled nests show up here, not in the traffic."""
+    flops = max(leaf.instances * body_flops(program.scop.statement(leaf.call.statement).value), 1.0)
+    entries = branches = bounds = 0.0
+    outer = 1.0
+    for lv in leaf.loops:
+        loop = lv.loop
+        if not loop.degenerate:
+            entries += outer
+            bounds += outer * (_bound_ops(loop.init) + _bound_ops(loop.cond))
+            if lv.extent > FULL_UNROLL_EXTENT and loop.unroll < lv.extent:
+                branches += outer * lv.extent / (max(loop.unroll, 1) * (VECTOR_LANES if loop.is_vector else 1.0))
+        outer *= max(lv.extent, 1.0)
+    return [1000.0 * entries / flops, 1000.0 * branches / flops, 1000.0 * bounds / flops]
+
+
+HEAVY_SHARE = 0.1
+
+
+def heavy_sites(program: LoopProgram, sites: list[Leaf]) -> list[tuple[Leaf, float]]:
+    """(site, flops) of the sites of the deepest iteration domains with at least HEAVY_SHARE of the
+    largest such site's flops: the statements that decide the running time."""
+    depth = max(len(program.scop.statement(lf.call.statement).iterators) for lf in sites)
+    deep = [(lf, lf.instances * body_flops(program.scop.statement(lf.call.statement).value)) for lf in sites
+            if len(program.scop.statement(lf.call.statement).iterators) == depth]
+    top = max(f for _, f in deep)
+    return [(lf, f) for lf, f in deep if f >= HEAVY_SHARE * top] or deep[:1]
+
+
 def extract(program: LoopProgram, *, threads: int | None = None) -> np.ndarray:
     """The feature vector (float64, length n_features()) of a concrete loop program."""
     scop = program.scop
@@ -313,9 +359,14 @@ def extract(program: LoopProgram, *, threads: int | None = None) -> np.ndarray:
     if not sites:
         return np.zeros(n_features())
     main = dominant_site(program, sites)
-    levels, ws_bytes = _level_features(program, main, shapes, sizes)
-    totals = np.asarray(_totals(program, sites, main, shapes, sizes, threads or os.cpu_count() or 1, ws_bytes)
-                        + register_block(program, main, shapes))
+    levels, _ = _level_features(program, main, shapes, sizes)
+    rows, weights = [], []
+    for leaf, flops in heavy_sites(program, sites):
+        ws_bytes = _level_features(program, leaf, shapes, sizes)[1]
+        rows.append(_totals(program, sites, leaf, shapes, sizes, threads or os.cpu_count() or 1, ws_bytes)
+                    + register_block(program, leaf, shapes) + loop_overhead(program, leaf))
+        weights.append(max(flops, 1e-9))
+    totals = np.asarray(rows).T @ (np.asarray(weights) / sum(weights))
     levels = levels.ravel()
     vec = np.concatenate([levels, totals])
     return np.log2(np.abs(vec) + 1.0) * np.sign(vec)

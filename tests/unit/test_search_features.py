@@ -1,9 +1,10 @@
 import numpy as np
+import pytest
 
 from polyopt.search import backend
 from polyopt.search.features import FEATURE_VERSION, extract, feature_names, n_features
 from polyopt.search.testing import gemm
-from polyopt.transforms import Candidate, Join, Parallel, Permute, Tile, Vectorize
+from polyopt.transforms import Candidate, Join, Parallel, Permute, Tile, Unroll, Vectorize
 
 P = {"NI": 64, "NJ": 48, "NK": 40}
 
@@ -150,3 +151,51 @@ def test_short_inner_loop_unrolls_away_before_vectorization():
     v = feats(Candidate("original", j + (Tile((0,), (1, 1, 4)),)))
     assert v[names.index("total.inner_reduction")] == 1.0
     assert v[names.index("total.inner_extent")] == np.log2(P["NK"] // 4 + 1)
+
+
+def _overhead(cand, scop=None):
+    from polyopt.search.features import dominant_site, loop_overhead
+    from polyopt.search.loopinfo import leaves
+
+    scop = scop or gemm()
+    prog = backend.loop_program(scop, cand.apply(scop), P)
+    return loop_overhead(prog, dominant_site(prog, list(leaves(prog))))
+
+
+def test_loop_overhead_counts_entries_branches_and_bound_operations_per_flop():
+    """Untransformed gemm: loops entered 1 + NI + NI*NJ times, NI + NI*NJ + NI*NJ*NK loop-back branches,
+    no min/max in the bounds. Tiles that do not divide the extents add min() bounds; unrolling the
+    innermost loop by 4 removes three quarters of its branches."""
+    from polyopt.search.loopinfo import body_flops
+
+    scop = gemm()
+    ni, nj, nk = P["NI"], P["NJ"], P["NK"]
+    stmt = max(scop.statements, key=lambda s: len(s.iterators))
+    flops = ni * nj * nk * body_flops(stmt.value)
+    entries, branches, bound_ops = _overhead(Candidate("original"))
+    assert entries == pytest.approx(1000 * (1 + ni + ni * nj) / flops)
+    assert branches == pytest.approx(1000 * (ni + ni * nj + ni * nj * nk) / flops)
+    assert bound_ops == 0
+    j = (Join((0,)), Join((0,)))
+    assert _overhead(Candidate("original", j + (Tile((0,), (16, 16, 12)),)))[2] > 0
+    unrolled = _overhead(Candidate("original", j + (Unroll((0,), 2, 4),)))[1]
+    assert unrolled == pytest.approx(1000 * (ni + ni * nj + ni * nj * nk / 4) / flops)
+
+
+def test_totals_average_the_heavy_statements_of_a_kernel_with_two_products():
+    """2mm computes tmp = A.B, then D = tmp.C: two nests of equal work. isl's schedule runs the second
+    product in (i, k, j) order (unit-stride inner loop, vectorizable) and the first in (i, j, k) (a
+    reduction inner loop): the totals describe both nests, weighted by their flops (3 per instance of
+    tmp += alpha*A*B, 2 of D += tmp*C), not whichever one is listed first."""
+    from polyopt.cli.common import load_scop
+    from polyopt.search.features import heavy_sites
+    from polyopt.search.loopinfo import leaves
+
+    scop = load_scop("suite:2mm")
+    sizes = {"ni": 32, "nj": 32, "nk": 32, "nl": 32}
+
+    def program(base):
+        return backend.loop_program(scop, Candidate(base).apply(scop), sizes)
+    assert len(heavy_sites(program("original"), list(leaves(program("original"))))) == 2
+    assert _raw(extract(program("original")), "total.inner_vectorizable") == 0.0
+    assert _raw(extract(program("isl")), "total.inner_vectorizable") == pytest.approx(2 / 5)
