@@ -85,6 +85,11 @@ class XGBoostCostModel:
     def fitted(self) -> bool:
         return self._booster is not None
 
+    @property
+    def can_rank(self) -> bool:
+        """Fitted, or holding a fitted transfer base model: that one ranks before any measurement."""
+        return self.fitted or (self.base is not None and self.base.fitted)
+
     def _xgb_params(self) -> dict[str, object]:
         p = self.params
         out: dict[str, object] = {"objective": p.objective, "max_depth": p.max_depth, "eta": p.eta,

@@ -277,7 +277,7 @@ class Tuner:
         seeds = self._take_seeds(n // 2) if self.opts.strategy == "model" and self.opts.seeds else []
         n -= len(seeds)
         cold = len(self.state.history) < 8 and getattr(self.model, "base", None) is None
-        if self.opts.strategy == "random" or cold or not getattr(self.model, "fitted", False):
+        if self.opts.strategy == "random" or cold or not getattr(self.model, "can_rank", False):
             return seeds + random_batch(self.space, self.rng, n, self.state.exclude)
         return seeds + self.explorer.next_batch(self._score, n, self.state.exclude, self._elites())
 
