@@ -91,8 +91,10 @@ def _trials_to(curve: list[float], frac: float, best: float) -> int | None:
     return None
 
 
-def _loko(db_paths: list[str]) -> dict[str, float]:
-    """Leave-one-kernel-out pairwise ranking accuracy from the records' stored features."""
+def _loko(db_paths: list[str], corpus: list[str] = ()) -> dict[str, float]:
+    """Leave-one-kernel-out pairwise ranking accuracy from the records' stored features: each kernel of
+    db_paths is ranked by a model trained on the other kernels' records and on the corpus databases'
+    (records of kernels of db_paths are dropped from the corpus)."""
     from polyopt.search.cost_model import XGBoostCostModel, pairwise_accuracy
     from polyopt.search.database import Database
     from polyopt.search.features import FEATURE_VERSION
@@ -100,9 +102,11 @@ def _loko(db_paths: list[str]) -> dict[str, float]:
     recs = [r for p in db_paths for r in Database(p).records()
             if r.features and r.feature_version == FEATURE_VERSION]
     work = sorted({r.workload for r in recs})
+    extra = [r for p in corpus for r in Database(p).records()
+             if r.features and r.feature_version == FEATURE_VERSION and r.workload not in work]
     out = {}
     for w in work:
-        train = [r for r in recs if r.workload != w]
+        train = [r for r in recs if r.workload != w] + extra
         test = [r for r in recs if r.workload == w]
         if len(train) < 10 or len(test) < 4:
             continue
@@ -125,6 +129,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--transfer", default=None, help="kernel for the transfer experiment")
     ap.add_argument("--out", default=None, help="prefix of the .txt table and .png plots")
+    ap.add_argument("--corpus", default=None,
+                    help="databases of other kernels' records (benchmarks/search_dataset.py --corpus): extra "
+                         "training data for the ranking check and the transfer runs")
     args = ap.parse_args()
     from polyopt.cli.common import load_scop, suite_params
 
@@ -177,8 +184,9 @@ def main() -> None:
             if vals:
                 say(f"geomean tuned speedup ({s}) over {b}: {math.exp(np.mean(np.log(vals))):.2f}x "
                     f"over {len(vals)} kernels")
-    acc = _loko([f"{db}.random{seed}" for seed in range(args.seeds)])
-    say("\nleave-one-kernel-out pairwise ranking accuracy (random-search records):",
+    corpus = args.corpus.split(",") if args.corpus else []
+    acc = _loko([f"{db}.random{seed}" for seed in range(args.seeds)], corpus)
+    say(f"\nleave-one-kernel-out pairwise ranking accuracy (random-search records{' + corpus' if corpus else ''}):",
         {names.get(w, w): round(a, 3) for w, a in acc.items()},
         f"mean {np.mean(list(acc.values())):.3f}" if acc else "")
     for tk in (args.transfer.split(",") if args.transfer else []):
@@ -188,7 +196,7 @@ def main() -> None:
         tdb = tempfile.mktemp(suffix=".db")
         shutil.copy(db, tdb)
         con = sqlite3.connect(tdb)
-        for other in [f"{db}.random{seed}" for seed in range(args.seeds)]:
+        for other in [f"{db}.random{seed}" for seed in range(args.seeds)] + corpus:
             con.execute("ATTACH DATABASE ? AS o", (other,))
             cols = ("workload, params, target, candidate, feature_version, times, error, error_msg, seed, "
                     "versions, timestamp, features, threads")
