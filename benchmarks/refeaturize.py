@@ -22,16 +22,18 @@ from polyopt.search.featurize import Featurizer
 
 from polyopt.cli.common import load_scop
 
-SUITE = ("gemm", "2mm", "syrk", "lu", "jacobi-2d", "seidel-2d", "heat-3d")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("dbs", nargs="+")
-    ap.add_argument("--kernels", default=",".join(SUITE))
+    ap.add_argument("--kernels", default=None, help="comma-separated suite kernels (default: all of them)")
     ap.add_argument("--cache", default=None, help="pickle of computed features, kept between runs")
     args = ap.parse_args()
-    scops = {s.fingerprint: (k, s) for k, s in ((k, load_scop(f"suite:{k}")) for k in args.kernels.split(","))}
+    from polyopt.kernels.registry import names
+
+    kernels = args.kernels.split(",") if args.kernels else names()
+    scops = {s.fingerprint: (k, s) for k, s in ((k, load_scop(f"suite:{k}")) for k in kernels)}
     cache: dict = pickle.loads(Path(args.cache).read_bytes()) if args.cache and Path(args.cache).exists() else {}
     fzs: dict = {}
     t0 = time.time()

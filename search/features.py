@@ -96,7 +96,7 @@ def _annotation(loop: object) -> tuple[list[float], float]:
 
 def _accesses(program: LoopProgram, leaf: Leaf) -> list[X.Access]:
     target, value = program.instance(leaf.call)
-    reads = [a for a in X.accesses(value) if a.indices or True]
+    reads = list(X.accesses(value))
     return [target] + reads
 
 
