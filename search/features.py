@@ -359,10 +359,13 @@ def extract(program: LoopProgram, *, threads: int | None = None) -> np.ndarray:
     if not sites:
         return np.zeros(n_features())
     main = dominant_site(program, sites)
-    levels, _ = _level_features(program, main, shapes, sizes)
+    per_site = {id(main): _level_features(program, main, shapes, sizes)}
+    levels = per_site[id(main)][0]
     rows, weights = [], []
     for leaf, flops in heavy_sites(program, sites):
-        ws_bytes = _level_features(program, leaf, shapes, sizes)[1]
+        if id(leaf) not in per_site:
+            per_site[id(leaf)] = _level_features(program, leaf, shapes, sizes)
+        ws_bytes = per_site[id(leaf)][1]
         rows.append(_totals(program, sites, leaf, shapes, sizes, threads or os.cpu_count() or 1, ws_bytes)
                     + register_block(program, leaf, shapes) + loop_overhead(program, leaf))
         weights.append(max(flops, 1e-9))
