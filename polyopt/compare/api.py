@@ -44,6 +44,7 @@ def compare(kernels: Iterable[str | Path], size: str = "SMALL",
                         seed=seed, build_dir=out_dir, max_seconds=max_seconds,
                         specialize_sizes=specialize_sizes)
     chosen = [contender(n) for n in names]
+    _check_params(list(kernels), params)
     _probe_compilers(names)
     measurements: list[Measurement] = []
     kernel_names: list[str] = []
@@ -60,7 +61,8 @@ def compare(kernels: Iterable[str | Path], size: str = "SMALL",
             flops[w.name] = w.flops
         measurements += _compare_one(w, chosen, settings, reference, out_dir, isolate, timeout_s, progress)
     labels = {c.name: c.label for c in chosen}
-    return ComparisonReport(size.upper(), threads, repeats, trials, tuple(kernel_names), names, labels,
+    label = size.upper() + (" with " + ", ".join(f"{k}={v}" for k, v in params.items()) if params else "")
+    return ComparisonReport(label, threads, repeats, trials, tuple(kernel_names), names, labels,
                             tuple(measurements), flops, tuple(notes), _machine())
 
 
@@ -71,7 +73,25 @@ def _workload(target: str | Path, size: str, params: Mapping[str, int] | None, s
         if not os.path.isfile(path):
             raise PolyoptError(f"no such file: {path}")
         return file_workload(path, size, params, function or None, seed)
-    return suite_workload(text, size, seed)
+    return suite_workload(text, size, seed, params)
+
+
+def _check_params(targets: list[str | Path], params: Mapping[str, int] | None) -> None:
+    """A size parameter that none of the suite kernels has is a typo, not something to ignore silently
+    (C files are checked by their own model: an unknown name there keeps its default)."""
+    from polyopt import kernels
+    if not params or any(not _is_suite(t) for t in targets):
+        return
+    known = {p for t in targets for p in kernels.get(str(t)).params}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise PolyoptError(f"--param {', '.join(unknown)}: not a size parameter of "
+                           f"{', '.join(map(str, targets))} (hint: theirs are {', '.join(sorted(known))})")
+
+
+def _is_suite(target: str | Path) -> bool:
+    from polyopt import kernels
+    return str(target) in kernels.names()
 
 
 def _compare_one(w: Workload, chosen: list, settings: Settings, reference: str, out_dir: Path | None,

@@ -52,12 +52,14 @@ def _no_scop() -> Scop:
     raise PolyoptError("no polyhedral model for this workload")
 
 
-def suite_workload(name: str, size: str, seed: int = 0) -> Workload:
-    """A suite kernel (polyopt.kernels) at a dataset size, on make_inputs(name, size, seed)."""
+def suite_workload(name: str, size: str, seed: int = 0, params: Mapping[str, int] | None = None) -> Workload:
+    """A suite kernel (polyopt.kernels) at a dataset size, on make_inputs(name, sizes, seed); `params`
+    overrides those of the kernel's size parameters that it names (the others are not this kernel's)."""
     from polyopt import kernels
     k = kernels.get(name)
-    inputs = kernels.make_inputs(name, size, seed)
-    sizes = k.sizes(size)
+    sizes = dict(k.sizes(size))
+    sizes.update({p: int(v) for p, v in (params or {}).items() if p in sizes})
+    inputs = kernels.make_inputs(name, sizes, seed)
 
     def load() -> Scop:
         from polyopt.frontend.c_frontend import from_c

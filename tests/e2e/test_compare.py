@@ -113,3 +113,21 @@ def test_tuned_contender_with_a_tiny_budget(tmp_path: Path) -> None:
     assert m.status == "ok", m.note
     assert len(m.history) >= 1 and m.schedule
     assert (tmp_path / "t.db").exists()
+
+
+def test_param_sets_the_size_of_a_suite_kernel() -> None:
+    from polyopt.compare import compare
+    r = compare(["gemm"], "MINI", "gcc", repeats=1, params={"ni": 48, "nk": 40})
+    assert r.get("gemm", "gcc").status == "ok"
+    from polyopt import kernels
+    gemm = kernels.get("gemm")
+    nj = gemm.sizes("MINI")["nj"]  # not named: stays MINI's
+    assert r.flops["gemm"] == gemm.flops({"ni": 48, "nj": nj, "nk": 40}) != gemm.flops(gemm.sizes("MINI"))
+    assert "ni=48" in r.size
+
+
+def test_param_that_no_kernel_has_is_an_error() -> None:
+    from polyopt.compare import compare
+    from polyopt.errors import PolyoptError
+    with pytest.raises(PolyoptError, match="not a size parameter"):
+        compare(["gemm"], "MINI", "gcc", repeats=1, params={"N": 48})
