@@ -1,6 +1,6 @@
 """Every suite kernel through the CUDA backend without a GPU: its generated CUDA compiles with nvcc to sm_90
 PTX, and the block/thread mapping, executed on the CPU (blocks and threads as loops, barriers as phase
-boundaries), computes what the untransformed kernel computes."""
+boundaries), computes what the suite's Python version computes."""
 
 from __future__ import annotations
 
@@ -10,16 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 from polyopt import kernels as K
-from polyopt.codegen.cuda import GpuMapping, compile_cuda, compile_ptx, emulate, original_schedule, run_loop_program
-from polyopt.codegen.loop_ast import build_loop_ast
+from polyopt.codegen.cuda import GpuMapping, compile_cuda, compile_ptx, emulate, original_schedule
 from polyopt.frontend.python_frontend import from_python
 
 NVCC = shutil.which("nvcc")
 NAMES = K.names()
-EMULATION_DIFFERS = {"adi", "correlation", "deriche", "durbin", "gramschmidt", "ludcmp", "symm"}
-"""Kernels whose emulated mapping does not match the original yet (e.g. correlation's normalised data come
-out 0). Not known whether the emulator or the mapping is wrong: the same kernels matched on an H200 on
-2026-11-26 (scripts/gpu_check.py). Strict xfail: the test fails as soon as one of them matches."""
 
 
 def _case(name: str):  # type: ignore[no-untyped-def]
@@ -33,12 +28,11 @@ def _case(name: str):  # type: ignore[no-untyped-def]
     return scop, params, arrays, scalars
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="emulation differs"))
-                                  if n in EMULATION_DIFFERS else n for n in NAMES])
+@pytest.mark.parametrize("name", NAMES)
 def test_suite_kernel_mapping_emulates_like_the_original(name: str) -> None:
     scop, params, arrays, scalars = _case(name)
     ref = {k: v.copy() for k, v in arrays.items()}
-    run_loop_program(build_loop_ast(scop, original_schedule(scop), params), ref, scalars, params)
+    K.python_function(name)(**ref, **scalars, **params)        # the suite's own Python version
     kernel = compile_cuda(scop, original_schedule(scop), params=params, options=GpuMapping())
     got = {k: v.copy() for k, v in arrays.items()}
     emulate(kernel.program, got, scalars, params)
