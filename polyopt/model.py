@@ -4,6 +4,7 @@ iteration domains, original schedules and access relations, and typed bodies."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -142,8 +143,10 @@ def _union(maps: list[isl.Map], context: isl.Set) -> isl.UnionMap:
     return out
 
 
-def expr_dtype(scop: Scop, e: Expr) -> DType:
-    """The C type of an expression under the usual arithmetic conversions (iterators and sizes: int64)."""
+def expr_dtype(scop: Scop, e: Expr, array_dtype: Callable[[str], DType] | None = None) -> DType:
+    """The C type of an expression under the usual arithmetic conversions (iterators and sizes: int64).
+    array_dtype: the element type of an accessed array, where it may be one the scop does not declare (a
+    code generator's promoted buffer); default: the scop's array."""
     from polyopt import expr as X
 
     if isinstance(e, X.Const):
@@ -154,22 +157,22 @@ def expr_dtype(scop: Scop, e: Expr) -> DType:
                 return a.dtype
         return DType.INT64
     if isinstance(e, X.Access):
-        return scop.array(e.array).dtype
+        return array_dtype(e.array) if array_dtype else scop.array(e.array).dtype
     if isinstance(e, X.Cast):
         return e.dtype
     if isinstance(e, (X.Compare, X.Logical)) or (isinstance(e, X.Unary) and e.op == "not"):
         return DType.BOOL
     if isinstance(e, X.Unary):
-        return expr_dtype(scop, e.operand)
+        return expr_dtype(scop, e.operand, array_dtype)
     if isinstance(e, X.Select):
-        return DType.promote(expr_dtype(scop, e.if_true), expr_dtype(scop, e.if_false))
+        return DType.promote(expr_dtype(scop, e.if_true, array_dtype), expr_dtype(scop, e.if_false, array_dtype))
     if isinstance(e, X.Call):
-        t = expr_dtype(scop, e.args[0])
+        t = expr_dtype(scop, e.args[0], array_dtype)
         for a in e.args[1:]:
-            t = DType.promote(t, expr_dtype(scop, a))
+            t = DType.promote(t, expr_dtype(scop, a, array_dtype))
         if e.func == "abs":
             return DType.INT32 if t == DType.BOOL else t
         return t if t.is_float else DType.FLOAT64
     assert isinstance(e, X.Binary)
-    out = DType.promote(expr_dtype(scop, e.lhs), expr_dtype(scop, e.rhs))
+    out = DType.promote(expr_dtype(scop, e.lhs, array_dtype), expr_dtype(scop, e.rhs, array_dtype))
     return DType.INT32 if out == DType.BOOL else out

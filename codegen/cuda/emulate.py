@@ -75,31 +75,15 @@ class _PyPrinter(PyExprPrinter):
         return name
 
     def dtype(self, e: X.Expr) -> DType:
-        if isinstance(e, X.Access) and e.array in self.buffers:
-            return self.buffers[e.array].dtype
         if isinstance(e, X.Var) and e.name in TID.values():
             return DType.INT64
-        try:
-            return expr_dtype(self.scop, e)
-        except KeyError:    # a promoted buffer inside: the scop does not know it, so type it here
-            return self._dtype_of_parts(e)
-
-    def _dtype_of_parts(self, e: X.Expr) -> DType:
-        """The type of an expression over promoted buffers: float when any operand is (the widest one).
-        Typing it INT64 made `x / (sqrt(n) * stddev_sh[j])` a truncating integer division."""
-        parts: list[X.Expr] = []
-        if isinstance(e, X.Binary):
-            parts = [e.lhs, e.rhs]
-        elif isinstance(e, X.Unary):
-            parts = [e.operand]
-        elif isinstance(e, X.Select):
-            parts = [e.if_true, e.if_false]
-        elif isinstance(e, X.Call):
-            parts = list(e.args)
-        floats = [d for d in (self.dtype(x) for x in parts) if d.is_float]
-        if not floats:
+        try:    # promoted buffers are not the scop's arrays: without their types, `x / (sqrt(n) * s_sh[j])`
+            return expr_dtype(self.scop, e, self._array_dtype)   # was typed INT64, a truncating division
+        except KeyError:
             return DType.INT64
-        return DType.FLOAT64 if DType.FLOAT64 in floats else floats[0]
+
+    def _array_dtype(self, name: str) -> DType:
+        return self.buffers[name].dtype if name in self.buffers else self.scop.array(name).dtype
 
     def index(self, a: X.Access) -> str:
         if not a.indices:

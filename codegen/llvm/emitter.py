@@ -50,8 +50,8 @@ class FunctionEmitter:
             -> None:
         self.ctx = ctx
         self.function = function
-        function.attributes.add("nounwind")         # also makes llvmlite print alignstack (it omits it alone)
-        function.attributes.alignstack = STACK_ALIGN
+        function.attributes.add("nounwind")   # generated code never unwinds (llvmlite prints alignstack
+        function.attributes.alignstack = STACK_ALIGN   # only beside another attribute)
         self.alloca_block = function.append_basic_block("allocas")
         self.entry = function.append_basic_block("entry")
         self.b = ir.IRBuilder(self.entry)

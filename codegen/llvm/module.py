@@ -29,7 +29,6 @@ def build_module(program: LoopProgram, *, entry_name: str = "kernel", specialize
     abi = abi_arguments(scop)
     types = [I64 if a.kind == "param" else PTR if a.kind == "array" else value_type(a.dtype) for a in abi]
     fn = ir.Function(module, ir.FunctionType(VOID, types), entry_name)
-    fn.attributes.add("nounwind")
     env = Env()
     params = program.params if specialized else {}
     for a, arg in zip(abi, fn.args):

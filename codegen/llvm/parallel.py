@@ -126,7 +126,6 @@ def _worker(em, n: For, captured) -> ir.Function:  # type: ignore[no-untyped-def
     fn = ir.Function(ctx.module, fty, ctx.fresh(f"{ctx.entry_name}.omp_worker"))
     fn.linkage = "internal"
     fn.attributes.add("noinline")
-    fn.attributes.add("nounwind")
     env = Env(values={k: v for k, v in em.env.values.items() if isinstance(v[0], ir.Constant)})
     inner = FunctionEmitter(ctx, fn, env, in_parallel=True)
     b = inner.b

@@ -29,7 +29,7 @@ def _case(name: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_suite_kernel_mapping_emulates_like_the_original(name: str) -> None:
+def test_suite_kernel_mapping_emulates_like_its_python_version(name: str) -> None:
     scop, params, arrays, scalars = _case(name)
     ref = {k: v.copy() for k, v in arrays.items()}
     K.python_function(name)(**ref, **scalars, **params)        # the suite's own Python version
