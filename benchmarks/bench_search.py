@@ -96,6 +96,7 @@ def _loko(db_paths: list[str], corpus: list[str] = ()) -> dict[str, float]:
     db_paths is ranked by a model trained on the other kernels' records and on the corpus databases'
     (records of kernels of db_paths are dropped from the corpus)."""
     from polyopt.search.cost_model import XGBoostCostModel, pairwise_accuracy
+    from polyopt.search.tuner import cpu_model_params
     from polyopt.search.database import Database
     from polyopt.search.features import FEATURE_VERSION
 
@@ -110,7 +111,7 @@ def _loko(db_paths: list[str], corpus: list[str] = ()) -> dict[str, float]:
         test = [r for r in recs if r.workload == w]
         if len(train) < 10 or len(test) < 4:
             continue
-        m = XGBoostCostModel(seed=0)
+        m = XGBoostCostModel(cpu_model_params(), seed=0)
         m.fit(np.asarray([r.features for r in train]), np.asarray([1 / r.median if r.ok else 0 for r in train]),
               [r.workload for r in train])
         out[w] = pairwise_accuracy(m.predict(np.asarray([r.features for r in test])),

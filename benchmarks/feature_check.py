@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from polyopt.search import backend
 from polyopt.search.cost_model import XGBoostCostModel, pairwise_accuracy
+from polyopt.search.tuner import cpu_model_params
 from polyopt.search.database import Database
 from polyopt.search.featurize import Featurizer
 
@@ -32,7 +33,7 @@ def loko(X: np.ndarray, y: np.ndarray, g: np.ndarray) -> dict[str, float]:
         tr, te = g != w, g == w
         if not tr.any():
             continue                       # one kernel only: nothing to train on
-        m = XGBoostCostModel(seed=0)
+        m = XGBoostCostModel(cpu_model_params(), seed=0)
         m.fit(X[tr], y[tr], list(g[tr]))
         out[w] = pairwise_accuracy(m.predict(X[te]), y[te])
     return out
@@ -46,7 +47,7 @@ def within(X: np.ndarray, y: np.ndarray, g: np.ndarray) -> dict[str, float]:
             idx = np.flatnonzero(g == w)
             np.random.default_rng(seed).shuffle(idx)
             h = len(idx) // 2
-            m = XGBoostCostModel(seed=0)
+            m = XGBoostCostModel(cpu_model_params(), seed=0)
             m.fit(X[idx[:h]], y[idx[:h]], [w] * h)
             accs.append(pairwise_accuracy(m.predict(X[idx[h:]]), y[idx[h:]]))
         out[w] = float(np.mean(accs))

@@ -17,6 +17,7 @@ import sys
 import numpy as np
 
 from polyopt.search.cost_model import XGBoostCostModel, pairwise_accuracy
+from polyopt.search.tuner import cpu_model_params
 from polyopt.search.database import Database
 from polyopt.search.features import FEATURE_VERSION
 
@@ -33,7 +34,7 @@ def analyse(path: str) -> str:
     task = [r for r in recs if r.workload == workload and r.features]
     other = [r for r in recs if r.workload != workload and r.feature_version == FEATURE_VERSION and r.features
              and r.target == task[0].target]
-    base = XGBoostCostModel(seed=0)
+    base = XGBoostCostModel(cpu_model_params(), seed=0)
     base.fit(np.asarray([r.features for r in other]), throughput(other), [f"{r.workload}:{r.params}" for r in other])
     scores, y = base.predict(np.asarray([r.features for r in task])), throughput(task)
     acc = {n: pairwise_accuracy(scores[:n], y[:n]) for n in (16, 32, len(task))}

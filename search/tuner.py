@@ -151,6 +151,14 @@ class _State:
     best_secs: float = math.inf
 
 
+def cpu_model_params(params: XGBParams | None = None) -> XGBParams:
+    """Cost model parameters for the CPU features: unless set, the prior is their analytic cycle estimate."""
+    from polyopt.search.features import ANALYTIC_COST, feature_names
+
+    p = params or XGBParams()
+    return p if p.prior_column is not None else replace(p, prior_column=feature_names().index(ANALYTIC_COST))
+
+
 @dataclass(frozen=True)
 class TuneOptions:
     trials: int = 200
@@ -198,7 +206,10 @@ class Tuner:
         if self.opts.strategy == "random":
             return RandomCostModel(seed=self.opts.seed)
         base = self._transfer_model() if self.opts.transfer else None
-        return XGBoostCostModel(self.opts.xgb, seed=self.opts.seed, base=base)
+        return XGBoostCostModel(self._xgb(), seed=self.opts.seed, base=base)
+
+    def _xgb(self) -> XGBParams:
+        return cpu_model_params(self.opts.xgb)
 
     def _transfer_model(self) -> XGBoostCostModel | None:
         """A model trained on this database's records of other workloads (same feature version)."""
@@ -208,7 +219,7 @@ class Tuner:
             return None
         X = np.asarray([r.features for r in recs])
         y = np.asarray([1.0 / r.median if r.ok else 0.0 for r in recs])
-        base = XGBoostCostModel(self.opts.xgb, seed=self.opts.seed)
+        base = XGBoostCostModel(self._xgb(), seed=self.opts.seed)
         base.fit(X, y, [f"{r.workload}:{r.params}" for r in recs])
         log.info("transfer: base model from %d records of other workloads", len(recs))
         return base
@@ -377,7 +388,7 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
          progress: ProgressFn | None = None, measure_options: MeasureOptions | None = None,
          sa_options: SAOptions | None = None, baselines: tuple[str, ...] = BASELINES,
          threads: int | None = None, gpu_options: Any = None, time_budget: float | None = None,
-         seeds: bool = True) -> TuneResult:
+         seeds: bool = True, model_params: XGBParams | None = None) -> TuneResult:
     """Tune a SCoP's schedule for `target` at the given sizes; see TuneResult.
 
     trials: measurements in total for this task (with resume, those already in the database count).
@@ -386,6 +397,7 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     GpuMeasureOptions; time_budget: stop after this many seconds); raises BackendUnavailableError at once
     when pycuda or a GPU is missing. batch_size 8 is a good choice there.
     seeds: with strategy "model", measure structured seed points (search/seeds.py) in the first rounds.
+    model_params: the CPU cost model's XGBoost settings (default XGBParams(); prior_scale=0: no analytic prior).
     timeout: seconds allowed to build and to run one candidate (default 20). The database (a path or a
     Database; default: the per-user cache) receives every measurement as soon as it is made."""
     if strategy not in ("model", "random"):
@@ -409,7 +421,8 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     if timeout is not None:
         mopts = replace(mopts, build_timeout=float(timeout), run_timeout=float(timeout))
     opts = TuneOptions(trials=trials, batch_size=batch_size, strategy=strategy, seed=seed, transfer=transfer,
-                       resume=resume, baselines=baselines, measure=mopts, sa=sa_options or CPU_SA, seeds=seeds)
+                       resume=resume, baselines=baselines, measure=mopts, sa=sa_options or CPU_SA, seeds=seeds,
+                       xgb=model_params or XGBParams())
     own = not isinstance(db, Database)
     database = db if isinstance(db, Database) else Database(db)
     try:

@@ -51,3 +51,37 @@ def test_transfer_base_model_helps_with_few_records():
     assert 0 < new._base_weight() <= 1
     acc = pairwise_accuracy(new.predict(X[310:]), y[310:])
     assert acc > 0.75
+
+
+def test_prior_ranks_before_any_fit_and_trees_learn_its_corrections(tmp_path):
+    """With a prior column (an analytic cost: lower = faster), an unfitted model ranks by it; a fitted one
+    starts from it and learns what it misses (here: column 1 matters too). The prior is saved with the model."""
+    from polyopt.search.cost_model import XGBParams
+
+    rng = np.random.default_rng(3)
+    X = rng.random((300, 4))
+    X[:, 0] *= 8                                     # the "analytic cost", log2 scale
+    y = 1.0 / (2 ** X[:, 0] * (1 + 2 * X[:, 1]))     # true time: the prior's cost times a factor it misses
+    params = XGBParams(prior_column=0)
+    prior_only = XGBoostCostModel(params, seed=0)
+    assert not prior_only.fitted
+    assert pairwise_accuracy(prior_only.predict(X), y) > 0.8
+    m = XGBoostCostModel(params, seed=0)
+    m.fit(X[:200], y[:200], ["w"] * 200)
+    fitted = pairwise_accuracy(m.predict(X[200:]), y[200:])
+    assert fitted > pairwise_accuracy(prior_only.predict(X[200:]), y[200:])
+    m.save(tmp_path / "m.json")
+    loaded = XGBoostCostModel.load(tmp_path / "m.json")
+    assert loaded.params.prior_column == 0 and np.allclose(loaded.predict(X[200:]), m.predict(X[200:]))
+
+
+def test_transfer_adds_the_base_models_learned_part_not_its_prior_again():
+    from polyopt.search.cost_model import XGBParams
+
+    X, y, g = _problem(1)
+    params = XGBParams(prior_column=0)
+    base = XGBoostCostModel(params, seed=0)
+    base.fit(X, y, g)
+    new = XGBoostCostModel(params, seed=0, base=base)
+    assert np.allclose(new.predict(X[:10]), new.prior(X[:10]) + base.learned(X[:10]))
+    assert np.allclose(base.predict(X[:10]), base.prior(X[:10]) + base.learned(X[:10]))

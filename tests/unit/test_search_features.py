@@ -108,9 +108,36 @@ def test_traffic_is_the_working_set_of_the_outermost_fitting_iteration():
 
     leaf = Leaf(call=None, loops=(LoopLevel(None, 10.0, 0.0), LoopLevel(None, 20.0, 0.0)), env=())  # type: ignore[arg-type]
     ws = [1e6, 5e4, 100.0]                  # whole nest, one iteration of loop 0, of loop 1
-    assert traffic(leaf, ws, 2e6) == 1e6            # everything fits: compulsory traffic
-    assert traffic(leaf, ws, 6e4) == 10 * 5e4       # an iteration of loop 0 fits
-    assert traffic(leaf, ws, 1e3) == 200 * 100.0    # only the body fits
+    new = [5e4, 100.0]                      # what one more iteration of loop 0, of loop 1 adds
+    assert traffic(leaf, ws, new, 2e6) == 1e6            # everything fits: compulsory traffic
+    assert traffic(leaf, ws, new, 1.1e5) == 10 * 5e4     # two iterations of loop 0 fit
+    assert traffic(leaf, ws, new, 6e4) == 10 * 20 * 100.0  # one does, two don't: loop 1 (no sharing)
+    assert traffic(leaf, ws, new, 1e2) == 200 * 100.0    # nothing fits: the body's data every time
+    shared = [1e4, 25.0]                    # neighbouring iterations share most of their data
+    assert traffic(leaf, ws, shared, 6e4) == 5e4 + 9 * 1e4
+    assert traffic(leaf, ws, shared, 1e3) == 10 * (100.0 + 19 * 25.0)
+
+
+def test_stepping_along_a_row_adds_an_eighth_of_a_line_per_row():
+    """syrk's source order (i, k, j): one k iteration reads A[j][k] down a column (600 rows, one line
+    each); the next k reads the same lines but for every eighth step. The window model charges about
+    600/8 new lines per k step, where the per-iteration model charged all 600 again."""
+    from polyopt.cli.common import load_scop
+    from polyopt import expr as X
+    from polyopt.search.features import _step_lines, dominant_site
+    from polyopt.search.loopinfo import dim_coefficients, leaves
+
+    scop = load_scop("suite:syrk")
+    prog = backend.loop_program(scop, Candidate("original").apply(scop), {"m": 600, "n": 600})
+    main = dominant_site(prog, list(leaves(prog)))
+    _, value = prog.instance(main.call)
+    inner = main.loops[2].loop.iterator
+    column = [a for a in X.accesses(value) if a.array == "A" and dim_coefficients(a, inner, dict(main.env))[0]]
+    assert len(main.loops) == 3 and len(column) == 1
+    k = 1                                                        # loops: i, k, j
+    added = _step_lines(column[0], (600, 600), 8, main, dict(main.env), k)
+    rows = main.loops[2].extent
+    assert added == pytest.approx(rows / 8)
 
 
 def _raw(v, name):
@@ -199,3 +226,41 @@ def test_totals_average_the_heavy_statements_of_a_kernel_with_two_products():
     assert len(heavy_sites(program("original"), list(leaves(program("original"))))) == 2
     assert _raw(extract(program("original")), "total.inner_vectorizable") == 0.0
     assert _raw(extract(program("isl")), "total.inner_vectorizable") == pytest.approx(2 / 5)
+
+
+def _suite_features(kernel, cand, sizes):
+    from polyopt.cli.common import load_scop
+
+    scop = load_scop(f"suite:{kernel}")
+    return extract(backend.loop_program(scop, cand.apply(scop), sizes))
+
+
+def test_reassoc_mark_on_an_outer_loop_lets_the_inner_reduction_vectorize():
+    """The LLVM backend puts reassoc flags on all arithmetic inside a vectorize:reassoc loop, nested
+    loops included: syrk in (j, i, k) order with i marked vectorize:reassoc runs its k reduction (unit
+    stride) vectorized. Without reassoc that reduction stays scalar."""
+    sizes = {"m": 64, "n": 64}
+
+    def cand(reassoc):
+        return Candidate("pluto", (Permute((0,), (1, 0, 2)), Tile((0,), (16, 16, 32)),
+                                   Vectorize((0, 0), 1, reassoc)))
+    assert _raw(_suite_features("syrk", cand(True), sizes), "total.inner_reduction") == 1.0
+    assert _raw(_suite_features("syrk", cand(True), sizes), "total.inner_vectorizable") == 1.0
+    assert _raw(_suite_features("syrk", cand(False), sizes), "total.inner_vectorizable") == 0.0
+
+
+def test_inner_loop_carrying_a_flow_dependence_is_not_vectorizable():
+    """seidel-2d updates A in place: A[i][j] reads A[i][j-1], written one j iteration earlier, so its
+    unit-stride inner loop does not vectorize; jacobi-2d reads A and writes B, and its inner loop does."""
+    from polyopt.cli.common import load_scop
+    from polyopt.search.features import carries_flow_dependence, dominant_site, effective_inner
+    from polyopt.search.loopinfo import leaves
+
+    sizes = {"tsteps": 4, "n": 40}
+    for kernel, carried in (("seidel-2d", True), ("jacobi-2d", False)):
+        scop = load_scop(f"suite:{kernel}")
+        prog = backend.loop_program(scop, Candidate("original").apply(scop), sizes)
+        main = dominant_site(prog, list(leaves(prog)))
+        assert carries_flow_dependence(prog, main, effective_inner(main)) is carried
+        assert not carries_flow_dependence(prog, main, 0)     # t: no subscript moves with it
+        assert _raw(extract(prog), "total.inner_vectorizable") == (0.0 if carried else 1.0)
