@@ -91,10 +91,11 @@ def _trials_to(curve: list[float], frac: float, best: float) -> int | None:
     return None
 
 
-def _loko(db_paths: list[str], corpus: list[str] = ()) -> dict[str, float]:
+def _loko(db_paths: list[str], corpus: list[str] = (), params=None) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Leave-one-kernel-out pairwise ranking accuracy from the records' stored features: each kernel of
     db_paths is ranked by a model trained on the other kernels' records and on the corpus databases'
-    (records of kernels of db_paths are dropped from the corpus)."""
+    (records of kernels of db_paths are dropped from the corpus). params: the model's XGBParams (default:
+    the tuner's, cpu_model_params())."""
     from polyopt.search.cost_model import XGBoostCostModel, pairwise_accuracy
     from polyopt.search.tuner import cpu_model_params
     from polyopt.search.database import Database
@@ -111,7 +112,7 @@ def _loko(db_paths: list[str], corpus: list[str] = ()) -> dict[str, float]:
         test = [r for r in recs if r.workload == w]
         if len(train) < 10 or len(test) < 4:
             continue
-        m = XGBoostCostModel(cpu_model_params(), seed=0)
+        m = XGBoostCostModel(cpu_model_params(params), seed=0)
         m.fit(np.asarray([r.features for r in train]), np.asarray([1 / r.median if r.ok else 0 for r in train]),
               [r.workload for r in train])
         out[w] = pairwise_accuracy(m.predict(np.asarray([r.features for r in test])),
