@@ -39,7 +39,7 @@ BASELINES = ("original", "polly")
 # best measured points each round.
 CPU_SA = SAOptions(n_chains=16, n_steps=8, early_stop=4, elite_chains=8)
 MIN_ROUND_BUDGET = 2.0      # seconds of annealing a round may always take (see explorer: time budget)
-PROPOSE_TIME_FACTOR = 1.0   # a round may anneal this many times as long as its batch took to measure
+PROPOSE_TIME_FACTOR = 1.0   # default: a round may anneal this many times as long as its batch took to measure
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,7 @@ class TuneOptions:
     xgb: XGBParams = field(default_factory=XGBParams)
     min_transfer_records: int = 64
     seeds: bool = True                  # model strategy: structured seed points first (search/seeds.py)
+    propose_time_factor: float = PROPOSE_TIME_FACTOR   # annealing time per round / the round's measuring time
 
 
 class Tuner:
@@ -363,7 +364,8 @@ class Tuner:
                     break
                 t0 = time.perf_counter()
                 self._measure_points(points)
-                self.explorer.with_time_budget(max(MIN_ROUND_BUDGET, PROPOSE_TIME_FACTOR * (time.perf_counter() - t0)))
+                spent = time.perf_counter() - t0
+                self.explorer.with_time_budget(max(MIN_ROUND_BUDGET, self.opts.propose_time_factor * spent))
                 self._refit()
         except KeyboardInterrupt:
             interrupted = True
@@ -388,7 +390,8 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
          progress: ProgressFn | None = None, measure_options: MeasureOptions | None = None,
          sa_options: SAOptions | None = None, baselines: tuple[str, ...] = BASELINES,
          threads: int | None = None, gpu_options: Any = None, time_budget: float | None = None,
-         seeds: bool = True, model_params: XGBParams | None = None) -> TuneResult:
+         seeds: bool = True, model_params: XGBParams | None = None,
+         propose_time_factor: float = PROPOSE_TIME_FACTOR) -> TuneResult:
     """Tune a SCoP's schedule for `target` at the given sizes; see TuneResult.
 
     trials: measurements in total for this task (with resume, those already in the database count).
@@ -398,6 +401,7 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     when pycuda or a GPU is missing. batch_size 8 is a good choice there.
     seeds: with strategy "model", measure structured seed points (search/seeds.py) in the first rounds.
     model_params: the CPU cost model's XGBoost settings (default XGBParams(); prior_scale=0: no analytic prior).
+    propose_time_factor: a round may anneal this many times as long as measuring its batch took.
     timeout: seconds allowed to build and to run one candidate (default 20). The database (a path or a
     Database; default: the per-user cache) receives every measurement as soon as it is made."""
     if strategy not in ("model", "random"):
@@ -422,7 +426,7 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
         mopts = replace(mopts, build_timeout=float(timeout), run_timeout=float(timeout))
     opts = TuneOptions(trials=trials, batch_size=batch_size, strategy=strategy, seed=seed, transfer=transfer,
                        resume=resume, baselines=baselines, measure=mopts, sa=sa_options or CPU_SA, seeds=seeds,
-                       xgb=model_params or XGBParams())
+                       xgb=model_params or XGBParams(), propose_time_factor=propose_time_factor)
     own = not isinstance(db, Database)
     database = db if isinstance(db, Database) else Database(db)
     try:
