@@ -111,18 +111,24 @@ def _accesses(program: LoopProgram, leaf: Leaf) -> list[X.Access]:
     return [target] + reads
 
 
+def _ranges(acc: X.Access, leaf: Leaf, env: dict[str, float], inner_from: int) -> list[float]:
+    """Per subscript, how many values it takes while loops inner_from.. of the leaf run (affine box,
+    not clamped to the array's extent)."""
+    ranges = [1.0] * len(acc.indices)
+    for lv in leaf.loops[inner_from:]:
+        span = max(lv.extent - 1.0, 0.0) * lv.loop.step
+        for d, c in enumerate(dim_coefficients(acc, lv.loop.iterator, env)):
+            ranges[d] += abs(c) * span
+    return ranges
+
+
 def _footprint(acc: X.Access, shape: tuple[int, ...], itemsize: int, leaf: Leaf, env: dict[str, float],
                inner_from: int) -> tuple[float, float]:
     """(elements, cache lines) touched by loops inner_from.. of the leaf: a box over the subscripts."""
     if not acc.indices:
         return 1.0, 1.0
-    ranges = [1.0] * len(acc.indices)
-    for lv in leaf.loops[inner_from:]:
-        coef = dim_coefficients(acc, lv.loop.iterator, env)
-        span = max(lv.extent - 1.0, 0.0) * lv.loop.step
-        for d, c in enumerate(coef):
-            ranges[d] += abs(c) * span
-    ranges = [min(r, float(shape[d])) if d < len(shape) else r for d, r in enumerate(ranges)]
+    ranges = [min(r, float(shape[d])) if d < len(shape) else r
+              for d, r in enumerate(_ranges(acc, leaf, env, inner_from))]
     elems = float(np.prod(ranges))
     last = ranges[-1]
     lines = math.ceil(last * itemsize / CACHE_LINE) * float(np.prod(ranges[:-1])) if len(ranges) > 1 else \
@@ -138,11 +144,7 @@ def _step_lines(acc: X.Access, shape: tuple[int, ...], itemsize: int, leaf: Leaf
     A[j][k] stepping k adds an eighth of a line per row of doubles, not zero or one."""
     if not acc.indices:
         return 0.0
-    ranges = [1.0] * len(acc.indices)
-    for lv in leaf.loops[k + 1:]:
-        span = max(lv.extent - 1.0, 0.0) * lv.loop.step
-        for d, c in enumerate(dim_coefficients(acc, lv.loop.iterator, env)):
-            ranges[d] += abs(c) * span
+    ranges = _ranges(acc, leaf, env, k + 1)
     step = [abs(c) * leaf.loops[k].loop.step for c in dim_coefficients(acc, leaf.loops[k].loop.iterator, env)]
 
     def lines(r: list[float]) -> float:
