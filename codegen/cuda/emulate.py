@@ -1,4 +1,4 @@
-"""CPU emulation of mapped GPU kernels, and a reference interpreter of loop programs, in Python/numpy.
+"""CPU emulation of mapped GPU kernels, in Python/numpy (the reference is polyopt.interpret.run_loop_program).
 
 The emulator runs the same mapped-kernel IR (kernel_ir.GpuProgram) that the CUDA printer prints: host
 loops in Python, then for every launch and every block, one Python generator per thread; a barrier is a
@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from polyopt.codegen.loop_ast import For, If, LoopProgram, Mark, StatementCall
-
 from polyopt import expr as X
 from polyopt.errors import CodegenError
 from polyopt.expr import DType
@@ -126,46 +124,6 @@ def _compile(src: str, env: dict[str, Any], name: str) -> Callable:
         raise CodegenError(f"emulator source does not compile: {e}\n{src}") from e
     exec(code, glb)  # noqa: S102 - runs the source generated above
     return glb[name]
-
-
-# ------------------------------------------------------------------------------------------ reference
-
-def _ref_lines(nodes, prog: LoopProgram, pp: _PyPrinter, ind: str, out: list[str]) -> None:
-    for n in nodes:
-        if isinstance(n, For):
-            v = n.iterator
-            out.append(f"{ind}{v} = {pp.expr(n.init)}")
-            out.append(f"{ind}while {pp.expr(n.cond)}:")
-            _ref_lines(n.body, prog, pp, ind + "    ", out)
-            out.append(f"{ind}    {v} += {n.step}")
-        elif isinstance(n, If):
-            out.append(f"{ind}if {pp.expr(n.cond)}:")
-            _ref_lines(n.then, prog, pp, ind + "    ", out)
-            out.append(f"{ind}    pass")
-            if n.orelse:
-                out.append(f"{ind}else:")
-                _ref_lines(n.orelse, prog, pp, ind + "    ", out)
-                out.append(f"{ind}    pass")
-        elif isinstance(n, Mark):
-            _ref_lines(n.body, prog, pp, ind, out)
-        else:
-            assert isinstance(n, StatementCall)
-            target, value = prog.instance(n)
-            out.extend(pp.assign(target, value, ind))
-
-
-def run_loop_program(prog: LoopProgram, arrays: Mapping[str, np.ndarray], scalars: Mapping[str, Any],
-                     params: Mapping[str, int]) -> None:
-    """Execute a loop program (e.g. the original schedule) on numpy arrays, in place."""
-    scop = prog.scop
-    pp = _PyPrinter(scop)
-    lines: list[str] = []
-    _ref_lines(prog.body, prog, pp, "    ", lines)
-    names = [a.name for a in scop.arrays] + [a.name for a in scop.scalar_arguments] + list(scop.params)
-    src = f"def _ref({', '.join(names)}):\n" + "\n".join(lines + ["    pass"]) + "\n"
-    fn = _compile(src, pp.consts, "_ref")
-    vals = {**arrays, **_typed_scalars(scop, scalars), **params}
-    fn(*[vals[n] for n in names])
 
 
 def _typed_scalars(scop: Scop, scalars: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,10 +21,10 @@ from polyopt.codegen.cuda import (
     map_to_gpu,
     original_schedule,
     parse_ptxas,
-    run_loop_program,
 )
 from polyopt.codegen.cuda.emulate import _NP, eval_int
 from polyopt.codegen.loop_ast import build_loop_ast
+from polyopt.interpret import run_loop_program
 
 from polyopt.dataflow import dependences
 from polyopt.errors import BackendUnavailableError, IllegalTransformError
@@ -45,7 +45,7 @@ def _inputs(scop, params, seed=0):
 def _check(scop, sched, params, options, specialise=True):
     arrays, scalars = _inputs(scop, params)
     ref = {k: v.copy() for k, v in arrays.items()}
-    run_loop_program(build_loop_ast(scop, original_schedule(scop), params), ref, scalars, params)
+    run_loop_program(build_loop_ast(scop, original_schedule(scop), params), ref, scalars)
     kernel = compile_cuda(scop, sched, params=params if specialise else None, options=options)
     got = {k: v.copy() for k, v in arrays.items()}
     emulate(kernel.program, got, scalars, params)
@@ -309,3 +309,24 @@ def test_conv_layout_and_unroll_emulation():
     out = np.zeros((F, HO, HO), np.float32)
     k.emulate(out=out, W=W, inp=inp)
     np.testing.assert_allclose(out, ref, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kernel", ["symm", "gramschmidt"])
+def test_kernels_with_scalar_locals_emulate(kernel):
+    """Local scalars (symm's temp2, gramschmidt's nrm) exist in the reference and in the mapped kernel."""
+    from polyopt.cli.common import load_scop
+    from polyopt.interpret import make_inputs
+    from polyopt.kernels.registry import dataset
+
+    scop = load_scop(f"suite:{kernel}")
+    params = dataset(kernel, "MINI")
+    arrays, scalars = make_inputs(scop, params, seed=3)
+    ref = {k: v.copy() for k, v in arrays.items()}
+    run_loop_program(build_loop_ast(scop, original_schedule(scop), params), ref, scalars)
+    kernel_ = compile_cuda(scop, original_schedule(scop), params=params,
+                           options=GpuMapping(tile=(8, 8), threads=(4, 4)))
+    got = {k: v.copy() for k, v in arrays.items()}
+    emulate(kernel_.program, got, scalars, params)
+    for name in ref:
+        np.testing.assert_allclose(got[name], ref[name], rtol=1e-9, atol=1e-9, err_msg=name)
+    assert any(not np.array_equal(arrays[n], ref[n], equal_nan=True) for n in ref)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from polyopt.codegen.cuda import emulate, gpu_available, original_schedule, run_loop_program
+from polyopt.codegen.cuda import emulate, gpu_available, original_schedule
 from polyopt.codegen.loop_ast import build_loop_ast
+from polyopt.interpret import run_loop_program
 from polyopt.search.gpu import GpuSpace, build, gpu_feature_names, mapping_from_json
 
 from polyopt.errors import BackendUnavailableError
@@ -46,7 +47,7 @@ def test_cli_tune_target_device_cuda_without_gpu(tmp_path, capsys):
 
 def _reference(scop, params, arrays):
     ref = {k: v.copy() for k, v in arrays.items()}
-    run_loop_program(build_loop_ast(scop, original_schedule(scop), params), ref, {}, params)
+    run_loop_program(build_loop_ast(scop, original_schedule(scop), params), ref, {})
     return ref
 
 
