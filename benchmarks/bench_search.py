@@ -91,21 +91,25 @@ def _trials_to(curve: list[float], frac: float, best: float) -> int | None:
     return None
 
 
-def _loko(db_paths: list[str], corpus: list[str] = (), params=None) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _loko(db_paths: list[str], corpus: list[str] = (), params=None,  # type: ignore[no-untyped-def]
+          columns: str = "full") -> dict[str, float]:
     """Leave-one-kernel-out pairwise ranking accuracy from the records' stored features: each kernel of
     db_paths is ranked by a model trained on the other kernels' records and on the corpus databases'
     (records of kernels of db_paths are dropped from the corpus). params: the model's XGBParams (default:
-    the tuner's, cpu_model_params())."""
+    the tuner's, cpu_model_params()). columns: "full" (loop nest and machine code: the tuner's re-ranking
+    model) or "loopnest" (the explorer's model)."""
     from polyopt.search.cost_model import XGBoostCostModel, pairwise_accuracy
     from polyopt.search.tuner import cpu_model_params
     from polyopt.search.database import Database
-    from polyopt.search.features import FEATURE_VERSION
+    from polyopt.search.features import FEATURE_VERSION, n_features, record_feature_names
 
+    width = len(record_feature_names())
+    keep = width if columns == "full" else n_features()
     recs = [r for p in db_paths for r in Database(p).records()
-            if r.features and r.feature_version == FEATURE_VERSION]
+            if len(r.features) == width and r.feature_version == FEATURE_VERSION]
     work = sorted({r.workload for r in recs})
     extra = [r for p in corpus for r in Database(p).records()
-             if r.features and r.feature_version == FEATURE_VERSION and r.workload not in work]
+             if len(r.features) == width and r.feature_version == FEATURE_VERSION and r.workload not in work]
     out = {}
     for w in work:
         train = [r for r in recs if r.workload != w] + extra
@@ -113,9 +117,9 @@ def _loko(db_paths: list[str], corpus: list[str] = (), params=None) -> dict[str,
         if len(train) < 10 or len(test) < 4:
             continue
         m = XGBoostCostModel(cpu_model_params(params), seed=0)
-        m.fit(np.asarray([r.features for r in train]), np.asarray([1 / r.median if r.ok else 0 for r in train]),
-              [r.workload for r in train])
-        out[w] = pairwise_accuracy(m.predict(np.asarray([r.features for r in test])),
+        m.fit(np.asarray([r.features[:keep] for r in train]),
+              np.asarray([1 / r.median if r.ok else 0 for r in train]), [r.workload for r in train])
+        out[w] = pairwise_accuracy(m.predict(np.asarray([r.features[:keep] for r in test])),
                                    np.asarray([1 / r.median if r.ok else 0 for r in test]))
     return out
 

@@ -1,5 +1,6 @@
 """Offline check of the cost model's features: re-featurize measured candidates with the current features
-and compare pairwise ranking accuracy with the features stored in the records (no new measurements).
+and compare pairwise ranking accuracy with the features stored in the records (no new measurements). Only the
+loop-nest part (features.extract) counts here; ranking_check.py judges the full vectors.
 
     python benchmarks/feature_check.py DB [DB ...] [--kernels gemm,2mm,syrk,lu] [--cache F.pkl]
 
@@ -22,6 +23,7 @@ from polyopt.search import backend
 from polyopt.search.cost_model import XGBoostCostModel, pairwise_accuracy
 from polyopt.search.tuner import cpu_model_params
 from polyopt.search.database import Database
+from polyopt.search.features import n_features
 from polyopt.search.featurize import Featurizer
 
 from polyopt.cli.common import load_scop
@@ -87,7 +89,9 @@ def main() -> None:
     keep = [r for r in recs.values() if cached.get((r.workload, r.candidate)) is not None]
     y = np.asarray([1 / r.median if r.ok else 0.0 for r in keep])
     g = np.asarray([names[r.workload] for r in keep])
-    for tag, X in ((f"stored v{versions.pop()}", np.asarray([r.features for r in keep])),
+    version = versions.pop()
+    width = n_features() if version >= 8 else None     # v8 records: loop nest, then machine code (compare the first)
+    for tag, X in ((f"stored v{version}", np.asarray([r.features[:width] for r in keep])),
                    ("current", np.asarray([cached[(r.workload, r.candidate)] for r in keep]))):
         a, b = loko(X, y, g), within(X, y, g)
         print(f"{tag:10s} leave-one-kernel-out", {str(k): round(v, 3) for k, v in a.items()}, f"mean {np.mean(list(a.values())) if a else float('nan'):.3f}")

@@ -1,6 +1,6 @@
 """Leave-one-kernel-out pairwise ranking accuracy over random-search databases (not a test).
 
-    python benchmarks/ranking_check.py DB [DB ...] [--corpus C1.db,C2.db] [--prior-scale 0]
+    python benchmarks/ranking_check.py DB [DB ...] [--corpus C1.db,C2.db] [--columns loopnest] [--prior-scale 0]
 
 Each kernel of the databases (bench_search.py's .random* files, search_dataset.py) is ranked by the cost
 model the tuner uses (cpu_model_params) trained on the other kernels' records and on the corpus databases'
@@ -20,11 +20,14 @@ from polyopt.search.cost_model import XGBParams
 ap = argparse.ArgumentParser()
 ap.add_argument("dbs", nargs="+")
 ap.add_argument("--corpus", default="", help="comma-separated databases of other kernels' records")
+ap.add_argument("--columns", default="full", choices=("full", "loopnest"),
+                help="full: loop nest and machine code (the re-ranking model); loopnest: the explorer's model")
 ap.add_argument("--prior-scale", type=float, default=None, help="the model's prior_scale (default: the tuner's)")
 args = ap.parse_args()
 params = XGBParams() if args.prior_scale is None else replace(XGBParams(), prior_scale=args.prior_scale)
 names = {load_scop(f"suite:{k}").fingerprint: k for k in ("gemm", "2mm", "syrk", "lu", "jacobi-2d", "seidel-2d", "heat-3d")}
-acc = _loko(args.dbs, [c for c in args.corpus.split(",") if c], params)
-print(f"leave-one-kernel-out pairwise ranking accuracy (prior_scale {params.prior_scale}; random-search records of",
+acc = _loko(args.dbs, [c for c in args.corpus.split(",") if c], params, args.columns)
+print(f"leave-one-kernel-out pairwise ranking accuracy ({args.columns} features, prior_scale {params.prior_scale}; "
+      "random-search records of",
       ", ".join(args.dbs), "; corpus", args.corpus or "none", "):")
 print({names.get(w, w): round(a, 3) for w, a in acc.items()}, "mean %.3f" % np.mean(list(acc.values())))

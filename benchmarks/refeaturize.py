@@ -1,5 +1,6 @@
 """Bring tuning databases to the current FEATURE_VERSION (not a test; for benchmark data): every record of a
-suite kernel gets the features of its candidate under the current code, and the current version number.
+suite kernel gets the features of its candidate under the current code (the loop nest's, then its machine
+code's: each candidate is compiled again, ~0.1 s), and the current version number.
 
     python benchmarks/refeaturize.py DB [DB ...] [--kernels gemm,2mm,syrk] [--cache F.pkl]
 
@@ -16,12 +17,22 @@ import sqlite3
 import time
 from pathlib import Path
 
+import numpy as np
 from polyopt.search import backend
+from polyopt.search.asm_features import ASM_FEATURE_NAMES, compiled_features
 from polyopt.search.features import FEATURE_VERSION
 from polyopt.search.featurize import Featurizer
 
 from polyopt.cli.common import load_scop
 
+
+
+def _machine_code(scop, cand: str, params: dict) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The record's machine-code features (NaN where the candidate does not compile, as the tuner stores)."""
+    try:
+        return compiled_features(scop, backend.apply(scop, backend.candidate_from_json(cand)), params)
+    except Exception:  # noqa: BLE001
+        return np.full(len(ASM_FEATURE_NAMES), np.nan)
 
 
 def main() -> None:
@@ -51,6 +62,8 @@ def main() -> None:
                     fz = fzs[(wl, params, threads)] = Featurizer(scops[wl][1], json.loads(params),
                                                                   threads=threads or None)
                 v = fz.one(backend.candidate_from_json(cand), cand)
+                if v is not None:
+                    v = np.concatenate([v, _machine_code(scops[wl][1], cand, json.loads(params))])
                 cache[key] = None if v is None else [round(float(x), 6) for x in v]   # as Database.add stores them
             updates.append((json.dumps(cache[key] or []), FEATURE_VERSION, rid))
         with con:

@@ -31,7 +31,7 @@ def analyse(path: str) -> str:
     workload, seed = con.execute("SELECT workload, seed FROM measurements ORDER BY id DESC LIMIT 1").fetchone()
     con.close()
     recs = Database(path).records()
-    task = [r for r in recs if r.workload == workload and r.features]
+    task = [r for r in recs if r.workload == workload and r.feature_version == FEATURE_VERSION and r.features]
     other = [r for r in recs if r.workload != workload and r.feature_version == FEATURE_VERSION and r.features
              and r.target == task[0].target]
     base = XGBoostCostModel(cpu_model_params(), seed=0)

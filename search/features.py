@@ -16,7 +16,11 @@ further iteration adds, once per iteration of the loops around it (`traffic`), a
 register tile around the dominant statement (flops per operand load, accumulators, register pressure);
 loop overhead; and an analytic cycle estimate built from those (ANALYTIC_COST). Those numbers mean the
 same on every kernel, which is what lets a model trained on some kernels rank another's candidates.
-Every value goes through log2(x + 1). FEATURE_VERSION changes whenever the layout or a meaning changes.
+Every value goes through log2(x + 1).
+
+A tuning record stores record_feature_names(): these loop-nest features, then the machine-code features of
+asm_features (what LLVM made of the nest; they need a compile). FEATURE_VERSION numbers that layout and
+changes whenever a layout or a meaning changes in either part (v8: the machine-code part was added).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from polyopt.model import Scop
 from polyopt.search.inputs import array_shape
 from polyopt.search.loopinfo import Leaf, body_flops, dim_coefficients, eval_expr, leaves
 
-FEATURE_VERSION = 7
+FEATURE_VERSION = 8
 MAX_DEPTH = 10
 MAX_ACCESSES = 4
 CACHE_LINE = 64
@@ -81,7 +85,15 @@ def feature_names() -> tuple[str, ...]:
 
 
 def n_features() -> int:
+    """Length of the loop-nest part (extract's vector)."""
     return len(feature_names())
+
+
+def record_feature_names() -> tuple[str, ...]:
+    """What a tuning record's feature vector holds: the loop-nest features, then the machine code's."""
+    from polyopt.search.asm_features import ASM_FEATURE_NAMES
+
+    return feature_names() + ASM_FEATURE_NAMES
 
 
 def _annotation(loop: object) -> tuple[list[float], float]:

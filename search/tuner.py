@@ -1,5 +1,10 @@
 """The tuning loop: propose (model-guided simulated annealing or random), measure, record, refit.
 
+Two cost models, as in the GPU tuner: the explorer anneals on a model of the loop-nest features (no
+compile), proposes RERANK_POOL x batch points, those are compiled to machine code (asm_features) and
+re-ranked by a second model that sees both parts, and the best batch is measured. Both are refit after
+every round and both start from a transfer model of other kernels' records.
+
 Every measurement is committed to the database as soon as it is done, so a killed tuning loses at most
 the candidate in flight, and a resumed one never measures a candidate twice. Ctrl-C stops cleanly with
 everything measured so far in the result.
@@ -23,7 +28,8 @@ from polyopt.search import backend
 from polyopt.search.cost_model import RandomCostModel, XGBoostCostModel, XGBParams
 from polyopt.search.database import Database, TuningRecord, params_key, versions_json
 from polyopt.search.explorer import SAOptions, SimulatedAnnealing, random_batch
-from polyopt.search.features import FEATURE_VERSION, count_flops
+from polyopt.search.asm_features import ASM_FEATURE_NAMES, compiled_features
+from polyopt.search.features import FEATURE_VERSION, count_flops, n_features, record_feature_names
 from polyopt.search.featurize import Featurizer
 from polyopt.search.measure import MeasureOptions, Measurer, MeasureResult, MeasureTask
 from polyopt.search.space import SearchSpace
@@ -40,6 +46,7 @@ BASELINES = ("original", "polly")
 CPU_SA = SAOptions(n_chains=16, n_steps=8, early_stop=4, elite_chains=8)
 MIN_ROUND_BUDGET = 2.0      # seconds of annealing a round may always take (see explorer: time budget)
 PROPOSE_TIME_FACTOR = 1.0   # default: a round may anneal this many times as long as its batch took to measure
+RERANK_POOL = 2             # the explorer proposes this many times the batch; the compiled-code model keeps the best
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,7 @@ class TuneOptions:
     min_transfer_records: int = 64
     seeds: bool = True                  # model strategy: structured seed points first (search/seeds.py)
     propose_time_factor: float = PROPOSE_TIME_FACTOR   # annealing time per round / the round's measuring time
+    rerank_pool: int = RERANK_POOL      # points proposed per measured one, re-ranked on machine code (1: off)
 
 
 class Tuner:
@@ -197,43 +205,86 @@ class Tuner:
         self.measurer = measurer or Measurer(task, options.measure, reference=ref)
         self.rng = np.random.default_rng(options.seed)
         self.explorer = SimulatedAnnealing(self.space, options=options.sa, seed=options.seed)
-        self.model = self._make_model()
+        self.model, self.full_model = self._make_models()
+        self._asm: dict[str, np.ndarray] = {}
         self.state = _State()
         self.baseline_times: dict[str, float] = {}
         self._seeds: list[Any] | None = None
 
     # --- model --------------------------------------------------------------------------------------
-    def _make_model(self) -> XGBoostCostModel | RandomCostModel:
+    def _make_models(self) -> tuple[Any, Any]:
+        """(loop-nest model for the explorer, loop-nest + machine-code model for re-ranking)."""
         if self.opts.strategy == "random":
-            return RandomCostModel(seed=self.opts.seed)
-        base = self._transfer_model() if self.opts.transfer else None
-        return XGBoostCostModel(self._xgb(), seed=self.opts.seed, base=base)
+            return RandomCostModel(seed=self.opts.seed), RandomCostModel(seed=self.opts.seed + 1)
+        fast, full = self._transfer_models() if self.opts.transfer else (None, None)
+        return (XGBoostCostModel(self._xgb(), seed=self.opts.seed, base=fast),
+                XGBoostCostModel(self._xgb(), seed=self.opts.seed, base=full))
 
     def _xgb(self) -> XGBParams:
         return cpu_model_params(self.opts.xgb)
 
-    def _transfer_model(self) -> XGBoostCostModel | None:
-        """A model trained on this database's records of other workloads (same feature version)."""
+    def _transfer_models(self) -> tuple[XGBoostCostModel | None, XGBoostCostModel | None]:
+        """Models trained on this database's records of other workloads (same feature version)."""
         recs = [r for r in self.db.records(target=self.target_fp)
-                if r.workload != self.scop.fingerprint and r.feature_version == FEATURE_VERSION and r.features]
+                if r.workload != self.scop.fingerprint and r.feature_version == FEATURE_VERSION
+                and len(r.features) == len(record_feature_names())]
         if len(recs) < self.opts.min_transfer_records:
-            return None
+            return None, None
         X = np.asarray([r.features for r in recs])
         y = np.asarray([1.0 / r.median if r.ok else 0.0 for r in recs])
-        base = XGBoostCostModel(self._xgb(), seed=self.opts.seed)
-        base.fit(X, y, [f"{r.workload}:{r.params}" for r in recs])
-        log.info("transfer: base model from %d records of other workloads", len(recs))
-        return base
+        groups = [f"{r.workload}:{r.params}" for r in recs]
+        fast, full = (XGBoostCostModel(self._xgb(), seed=self.opts.seed),
+                      XGBoostCostModel(self._xgb(), seed=self.opts.seed))
+        fast.fit(X[:, :n_features()], y, groups)
+        full.fit(X, y, groups)
+        log.info("transfer: base models from %d records of other workloads", len(recs))
+        return fast, full
 
     def _refit(self) -> None:
-        rows = [(x, y) for x, y in zip(self.state.X, self.state.y) if x is not None and np.isfinite(x).all()]
+        rows = [(x, y) for x, y in zip(self.state.X, self.state.y)
+                if x is not None and np.isfinite(x[:n_features()]).all()]
         if len(rows) >= 2 and isinstance(self.model, XGBoostCostModel):
             X = np.asarray([r[0] for r in rows])
-            self.model.fit(X, np.asarray([r[1] for r in rows]), ["task"] * len(rows))
+            y = np.asarray([r[1] for r in rows])
+            self.model.fit(X[:, :n_features()], y, ["task"] * len(rows))
+            self.full_model.fit(X, y, ["task"] * len(rows))     # missing machine code: NaN, xgboost's "missing"
 
     def _features(self, point: Any) -> np.ndarray | None:
         """The feature vector of a legal space point (None when its loop nest cannot be featurized)."""
         return self.featurizer.one(self.space.candidate(point), self.space.key(point), self.space.schedule(point))
+
+    def _record_features(self, point: Any) -> np.ndarray | None:
+        """Loop-nest features, then the machine code's (NaN where the point does not compile); cached."""
+        return self._with_machine_code(self.space.key(point), self._features(point),
+                                       lambda: self.space.schedule(point))
+
+    def _with_machine_code(self, key: str, nest: np.ndarray | None, schedule: Callable[[], Any]) \
+            -> np.ndarray | None:
+        if nest is None:
+            return None
+        asm = self._asm.get(key)
+        if asm is None:
+            try:
+                asm = compiled_features(self.scop, schedule(), self.params)
+            except Exception as e:  # noqa: BLE001 - measurement reports the compile error; no features here
+                log.debug("no machine-code features for %s: %s", key, e)
+                asm = np.full(len(ASM_FEATURE_NAMES), np.nan)
+            self._asm[key] = asm
+        return np.concatenate([nest, asm])
+
+    def _rerank(self, points: list[Any], n: int) -> list[Any]:
+        """The n points the full model ranks best (compiling each); the rest may be proposed again."""
+        if len(points) <= n or not getattr(self.full_model, "can_rank", False):
+            chosen, rest = points[:n], points[n:]
+        else:
+            rows = [self._record_features(p) for p in points]
+            X = np.asarray([r if r is not None else np.full(len(record_feature_names()), np.nan) for r in rows])
+            scores = np.where(np.isfinite(X[:, :n_features()]).all(axis=1), self.full_model.predict(X), -np.inf)
+            order = np.argsort(-scores, kind="stable")
+            chosen, rest = [points[i] for i in order[:n]], [points[i] for i in order[n:]]
+        for p in rest:
+            self.state.exclude.discard(self.space.key(p))
+        return chosen
 
     def _score(self, points: list[Any]) -> np.ndarray:
         X = np.full((len(points), len(self._names())), np.nan)
@@ -269,7 +320,7 @@ class Tuner:
         gflops = self.flops / secs / 1e9 if error == 0 and math.isfinite(secs) and secs > 0 else 0.0
         trial = Trial(len(st.history), cand, int(error), secs if error == 0 else math.inf, gflops, msg)
         st.history.append(trial)
-        st.X.append(feats if feats is not None and len(feats) == len(self._names()) else None)
+        st.X.append(feats if feats is not None and len(feats) == len(record_feature_names()) else None)
         st.y.append(1.0 / secs if error == 0 and math.isfinite(secs) and secs > 0 else 0.0)
         if error == 0 and secs < st.best_secs:
             st.best_secs, st.best_json = secs, cand
@@ -291,7 +342,9 @@ class Tuner:
         cold = len(self.state.history) < 8 and getattr(self.model, "base", None) is None
         if self.opts.strategy == "random" or cold or not getattr(self.model, "can_rank", False):
             return seeds + random_batch(self.space, self.rng, n, self.state.exclude)
-        return seeds + self.explorer.next_batch(self._score, n, self.state.exclude, self._elites())
+        pool = self.explorer.next_batch(self._score, max(1, self.opts.rerank_pool) * n, self.state.exclude,
+                                        self._elites())
+        return seeds + self._rerank(pool, n)
 
     def _take_seeds(self, n: int) -> list[Any]:
         """Up to n of the space's seed points (polyopt.search.seeds) not measured yet; computed once."""
@@ -318,7 +371,7 @@ class Tuner:
         points = [p for p in points if self.space.verify(p)]
         cands = [self.space.key(p) for p in points]
         self.state.points.update(zip(cands, points))
-        feats = [self._features(p) for p in points]
+        feats = [self._record_features(p) for p in points]
 
         def done(i: int, res: MeasureResult) -> None:
             self._record(cands[i], res, feats[i])
@@ -342,7 +395,8 @@ class Tuner:
                 if key not in self.state.exclude or not self.opts.resume:
                     self.state.exclude.add(key)
                 continue
-            feats = self.featurizer.one(cand, key)
+            feats = self._with_machine_code(key, self.featurizer.one(cand, key),
+                                            lambda: backend.apply(self.scop, cand))  # noqa: B023 - called at once
             res = self.measurer.measure([key], cutoff=False)[0]
             self._record(key, res, feats)
             self.state.exclude.add(key)
@@ -391,7 +445,7 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
          sa_options: SAOptions | None = None, baselines: tuple[str, ...] = BASELINES,
          threads: int | None = None, gpu_options: Any = None, time_budget: float | None = None,
          seeds: bool = True, model_params: XGBParams | None = None,
-         propose_time_factor: float = PROPOSE_TIME_FACTOR) -> TuneResult:
+         propose_time_factor: float = PROPOSE_TIME_FACTOR, rerank_pool: int = RERANK_POOL) -> TuneResult:
     """Tune a SCoP's schedule for `target` at the given sizes; see TuneResult.
 
     trials: measurements in total for this task (with resume, those already in the database count).
@@ -402,6 +456,8 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     seeds: with strategy "model", measure structured seed points (search/seeds.py) in the first rounds.
     model_params: the CPU cost model's XGBoost settings (default XGBParams(); prior_scale=0: no analytic prior).
     propose_time_factor: a round may anneal this many times as long as measuring its batch took.
+    rerank_pool: the explorer proposes this many points per measured one; they are compiled and the
+    machine-code model keeps the best (1: no re-ranking, the explorer's choice is measured).
     timeout: seconds allowed to build and to run one candidate (default 20). The database (a path or a
     Database; default: the per-user cache) receives every measurement as soon as it is made."""
     if strategy not in ("model", "random"):
@@ -426,7 +482,8 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
         mopts = replace(mopts, build_timeout=float(timeout), run_timeout=float(timeout))
     opts = TuneOptions(trials=trials, batch_size=batch_size, strategy=strategy, seed=seed, transfer=transfer,
                        resume=resume, baselines=baselines, measure=mopts, sa=sa_options or CPU_SA, seeds=seeds,
-                       xgb=model_params or XGBParams(), propose_time_factor=propose_time_factor)
+                       xgb=model_params or XGBParams(), propose_time_factor=propose_time_factor,
+                       rerank_pool=rerank_pool)
     own = not isinstance(db, Database)
     database = db if isinstance(db, Database) else Database(db)
     try:

@@ -3,7 +3,8 @@
 import numpy as np
 from polyopt.search import tuner as tuner_module
 from polyopt.search.database import Database, TuningRecord, params_key, versions_json
-from polyopt.search.features import FEATURE_VERSION, feature_names
+from polyopt.search.asm_features import compiled_features
+from polyopt.search.features import FEATURE_VERSION, feature_names, record_feature_names
 from polyopt.search.featurize import Featurizer
 from polyopt.search.measure import MeasureOptions
 from polyopt.search.space import SearchSpace
@@ -28,7 +29,8 @@ def _other_kernel_records(db: Database, target: str, n: int = 80) -> None:
         if key in seen:
             continue
         seen.add(key)
-        f = fz.one(space.candidate(p), key, space.schedule(p))
+        nest = fz.one(space.candidate(p), key, space.schedule(p))
+        f = np.concatenate([nest, compiled_features(scop, space.schedule(p), params)])
         secs = 0.01 if f[vec] > 0 else 0.08 + 0.001 * rng.random()
         db.add(TuningRecord(scop.fingerprint, params_key(params), target, key, FEATURE_VERSION, (secs,), 0, "",
                             0, versions_json(), 0.0, tuple(float(x) for x in f), 1))
@@ -47,8 +49,10 @@ def _first_round_is_random(tmp_path, monkeypatch, transfer: bool) -> bool:
                        baselines=("original",), measure=MeasureOptions(threads=1), min_transfer_records=64)
     t = Tuner(gemm(), "cpu", P, db, opts, measurer=_FakeMeasurer())
     _other_kernel_records(db, t.target_fp)
-    t.model = t._make_model()          # the records arrived after construction: build the model again
+    t.model, t.full_model = t._make_models()   # the records arrived after construction: build them again
     t.run()
+    mine = db.records(t.scop.fingerprint)
+    assert mine and all(len(r.features) == len(record_feature_names()) for r in mine)
     return bool(calls)
 
 
