@@ -91,6 +91,19 @@ def _trials_to(curve: list[float], frac: float, best: float) -> int | None:
     return None
 
 
+def load_records(path: str) -> list:  # type: ignore[type-arg]
+    """The records of a tuning database, or of a JSON-lines export (.jsonl, .jsonl.gz; benchmarks/data)."""
+    import gzip
+
+    from polyopt.search.database import Database, TuningRecord
+
+    if path.endswith((".jsonl", ".jsonl.gz")):
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as f:
+            return [TuningRecord.from_json(line) for line in f if line.strip()]
+    return Database(path).records()
+
+
 def _loko(db_paths: list[str], corpus: list[str] = (), params=None,  # type: ignore[no-untyped-def]
           columns: str = "full") -> dict[str, float]:
     """Leave-one-kernel-out pairwise ranking accuracy from the records' stored features: each kernel of
@@ -100,15 +113,14 @@ def _loko(db_paths: list[str], corpus: list[str] = (), params=None,  # type: ign
     model) or "loopnest" (the explorer's model)."""
     from polyopt.search.cost_model import XGBoostCostModel, pairwise_accuracy
     from polyopt.search.tuner import cpu_model_params
-    from polyopt.search.database import Database
     from polyopt.search.features import FEATURE_VERSION, n_features, record_feature_names
 
     width = len(record_feature_names())
     keep = width if columns == "full" else n_features()
-    recs = [r for p in db_paths for r in Database(p).records()
+    recs = [r for p in db_paths for r in load_records(p)
             if len(r.features) == width and r.feature_version == FEATURE_VERSION]
     work = sorted({r.workload for r in recs})
-    extra = [r for p in corpus for r in Database(p).records()
+    extra = [r for p in corpus for r in load_records(p)
              if len(r.features) == width and r.feature_version == FEATURE_VERSION and r.workload not in work]
     out = {}
     for w in work:

@@ -1,6 +1,10 @@
 """Leave-one-kernel-out pairwise ranking accuracy over random-search databases (not a test).
 
     python benchmarks/ranking_check.py DB [DB ...] [--corpus C1.db,C2.db] [--columns loopnest] [--prior-scale 0]
+    python benchmarks/ranking_check.py benchmarks/data/random_bench_v8_seed100.jsonl.gz \
+        --corpus benchmarks/data/random_corpus_v8_seed100.jsonl.gz
+
+DB: a tuning database or a JSON-lines export of one (.jsonl, .jsonl.gz; see benchmarks/data/README.md).
 
 Each kernel of the databases (bench_search.py's .random* files, search_dataset.py) is ranked by the cost
 model the tuner uses (cpu_model_params) trained on the other kernels' records and on the corpus databases'

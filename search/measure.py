@@ -225,6 +225,15 @@ def _time(task: MeasureTask, kernel: Any, opts: MeasureOptions, warm: bool) -> t
     return tuple(times)
 
 
+def _machine_code_worker(task: MeasureTask, cand_json: str, opts: MeasureOptions) -> np.ndarray:
+    """asm_features of a candidate, compiled as the backend compiles it (in a build worker)."""
+    from polyopt.search.asm_features import compiled_features
+
+    opts.faults.fire("build", cand_json)
+    schedule = backend.apply(task.scop, backend.candidate_from_json(cand_json))
+    return compiled_features(task.scop, schedule, task.param_dict)
+
+
 def _ping() -> int:
     return os.getpid()
 
@@ -333,6 +342,34 @@ class Measurer:
             if on_result is not None:
                 on_result(i, res)
         return out
+
+    def machine_code(self, candidates: Sequence[str]) -> list[np.ndarray | None]:
+        """Machine-code features (asm_features) of candidates, compiled in the build workers: a candidate
+        that fails, crashes its worker or takes longer than build_timeout gets None, and tuning goes on."""
+        out: list[np.ndarray | None] = []
+        step = self.options.build_workers
+        for lo in range(0, len(candidates), step):
+            chunk = list(candidates[lo:lo + step])
+            got, broken = self._machine_code_chunk(chunk)
+            if broken and len(chunk) > 1:     # a crash or hang took the chunk down: the others alone
+                got = [g if g is not None else self._machine_code_chunk([c])[0][0] for c, g in zip(chunk, got)]
+            out += got
+        return out
+
+    def _machine_code_chunk(self, chunk: list[str]) -> tuple[list[np.ndarray | None], bool]:
+        pool = self._build_pool()
+        futs = [pool.submit(_machine_code_worker, self.task, c, self.options) for c in chunk]
+        done, _ = cf.wait(futs, timeout=self.options.build_timeout)
+        broken = len(done) < len(futs)
+        out: list[np.ndarray | None] = []
+        for f in futs:
+            exc = f.exception() if f in done else None
+            broken = broken or isinstance(exc, BrokenProcessPool)
+            out.append(f.result() if f in done and exc is None else None)
+        if broken:
+            _kill(self._builder)
+            self._builder = None
+        return out, broken
 
     def _build(self, cands: list[str]) -> list[tuple[int, Any, str, float]]:
         results: list[tuple[int, Any, str, float] | None] = [None] * len(cands)

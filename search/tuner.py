@@ -28,7 +28,7 @@ from polyopt.search import backend
 from polyopt.search.cost_model import RandomCostModel, XGBoostCostModel, XGBParams
 from polyopt.search.database import Database, TuningRecord, params_key, versions_json
 from polyopt.search.explorer import SAOptions, SimulatedAnnealing, random_batch
-from polyopt.search.asm_features import ASM_FEATURE_NAMES, compiled_features
+from polyopt.search.asm_features import ASM_FEATURE_NAMES
 from polyopt.search.features import FEATURE_VERSION, count_flops, n_features, record_feature_names
 from polyopt.search.featurize import Featurizer
 from polyopt.search.measure import MeasureOptions, Measurer, MeasureResult, MeasureTask
@@ -253,30 +253,31 @@ class Tuner:
         """The feature vector of a legal space point (None when its loop nest cannot be featurized)."""
         return self.featurizer.one(self.space.candidate(point), self.space.key(point), self.space.schedule(point))
 
-    def _record_features(self, point: Any) -> np.ndarray | None:
-        """Loop-nest features, then the machine code's (NaN where the point does not compile); cached."""
-        return self._with_machine_code(self.space.key(point), self._features(point),
-                                       lambda: self.space.schedule(point))
+    def _compile_features(self, keys: list[str]) -> None:
+        """Machine-code features of the candidates not seen yet, compiled in the measurer's build workers
+        (isolated: a compiler crash or hang costs that candidate its features, nothing else)."""
+        todo = [k for k in dict.fromkeys(keys) if k not in self._asm]
+        for k, v in zip(todo, self.measurer.machine_code(todo) if todo else []):
+            if v is None:
+                log.debug("no machine-code features for %s", k)
+            self._asm[k] = v if v is not None else np.full(len(ASM_FEATURE_NAMES), np.nan)
 
-    def _with_machine_code(self, key: str, nest: np.ndarray | None, schedule: Callable[[], Any]) \
-            -> np.ndarray | None:
+    def _with_machine_code(self, key: str, nest: np.ndarray | None) -> np.ndarray | None:
+        """Loop-nest features, then the machine code's (NaN where the candidate did not compile)."""
         if nest is None:
             return None
-        asm = self._asm.get(key)
-        if asm is None:
-            try:
-                asm = compiled_features(self.scop, schedule(), self.params)
-            except Exception as e:  # noqa: BLE001 - measurement reports the compile error; no features here
-                log.debug("no machine-code features for %s: %s", key, e)
-                asm = np.full(len(ASM_FEATURE_NAMES), np.nan)
-            self._asm[key] = asm
-        return np.concatenate([nest, asm])
+        self._compile_features([key])
+        return np.concatenate([nest, self._asm[key]])
+
+    def _record_features(self, point: Any) -> np.ndarray | None:
+        return self._with_machine_code(self.space.key(point), self._features(point))
 
     def _rerank(self, points: list[Any], n: int) -> list[Any]:
         """The n points the full model ranks best (compiling each); the rest may be proposed again."""
         if len(points) <= n or not getattr(self.full_model, "can_rank", False):
             chosen, rest = points[:n], points[n:]
         else:
+            self._compile_features([self.space.key(p) for p in points])
             rows = [self._record_features(p) for p in points]
             X = np.asarray([r if r is not None else np.full(len(record_feature_names()), np.nan) for r in rows])
             scores = np.where(np.isfinite(X[:, :n_features()]).all(axis=1), self.full_model.predict(X), -np.inf)
@@ -371,6 +372,7 @@ class Tuner:
         points = [p for p in points if self.space.verify(p)]
         cands = [self.space.key(p) for p in points]
         self.state.points.update(zip(cands, points))
+        self._compile_features(cands)
         feats = [self._record_features(p) for p in points]
 
         def done(i: int, res: MeasureResult) -> None:
@@ -395,8 +397,7 @@ class Tuner:
                 if key not in self.state.exclude or not self.opts.resume:
                     self.state.exclude.add(key)
                 continue
-            feats = self._with_machine_code(key, self.featurizer.one(cand, key),
-                                            lambda: backend.apply(self.scop, cand))  # noqa: B023 - called at once
+            feats = self._with_machine_code(key, self.featurizer.one(cand, key))
             res = self.measurer.measure([key], cutoff=False)[0]
             self._record(key, res, feats)
             self.state.exclude.add(key)

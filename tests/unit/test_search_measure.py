@@ -32,3 +32,20 @@ def test_crash_hang_wrong_answer_are_recorded_and_tuning_continues():
     assert res[5].ok and res[6].ok and res[5].median > 0           # later candidates still measured
     assert codes[7] == MeasureErrorNo.INSTANTIATION_ERROR            # no band at that path
     assert seen == list(range(8))
+
+
+def test_machine_code_features_survive_a_crashing_or_hanging_compiler():
+    scop = gemm()
+    space = SearchSpace(scop, P)
+    rng = np.random.default_rng(1)
+    cands = []
+    while len(cands) < 5:
+        k = space.key(space.sample(rng))
+        if k not in cands:
+            cands.append(k)
+    faults = FaultInjector(((cands[1], "build-abort"), (cands[3], "build-hang")))
+    opts = MeasureOptions(build_timeout=3, build_workers=2, faults=faults)
+    with Measurer(MeasureTask(scop, "cpu", tuple(P.items())), opts) as m:
+        out = m.machine_code(cands)
+    assert out[1] is None and out[3] is None
+    assert all(out[i] is not None and np.isfinite(out[i]).all() for i in (0, 4))

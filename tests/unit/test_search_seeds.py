@@ -57,6 +57,15 @@ class _FakeMeasurer:
             out.append(r)
         return out
 
+    def machine_code(self, cands):
+        """Compiled in this process (the real measurer uses its build workers)."""
+        from polyopt.search import backend
+        from polyopt.search.asm_features import compiled_features
+
+        scop, params = gemm(), P               # the workload every test of this fake tunes
+        return [compiled_features(scop, backend.apply(scop, backend.candidate_from_json(c)), params)
+                for c in cands]
+
     def close(self) -> None:
         pass
 
