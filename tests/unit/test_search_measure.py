@@ -9,15 +9,21 @@ from polyopt.transforms import Candidate
 P = {"NI": 32, "NJ": 32, "NK": 32}
 
 
-def test_crash_hang_wrong_answer_are_recorded_and_tuning_continues():
-    scop = gemm()
+def _distinct_candidates(scop, n: int, seed: int) -> list[str]:
+    """n different sampled candidates (JSON keys) of scop at sizes P."""
     space = SearchSpace(scop, P)
-    rng = np.random.default_rng(0)
-    cands = []
-    while len(cands) < 7:
+    rng = np.random.default_rng(seed)
+    cands: list[str] = []
+    while len(cands) < n:
         k = space.key(space.sample(rng))
         if k not in cands:
             cands.append(k)
+    return cands
+
+
+def test_crash_hang_wrong_answer_are_recorded_and_tuning_continues():
+    scop = gemm()
+    cands = _distinct_candidates(scop, 7, seed=0)
     faults = FaultInjector(((cands[0], "run-abort"), (cands[1], "run-hang"), (cands[2], "run-wrong"),
                             (cands[3], "build-abort"), (cands[4], "build-hang")))
     opts = MeasureOptions(build_timeout=15, run_timeout=3, min_time=0.01, build_workers=2, faults=faults)
@@ -36,13 +42,7 @@ def test_crash_hang_wrong_answer_are_recorded_and_tuning_continues():
 
 def test_machine_code_features_survive_a_crashing_or_hanging_compiler():
     scop = gemm()
-    space = SearchSpace(scop, P)
-    rng = np.random.default_rng(1)
-    cands = []
-    while len(cands) < 5:
-        k = space.key(space.sample(rng))
-        if k not in cands:
-            cands.append(k)
+    cands = _distinct_candidates(scop, 5, seed=1)
     faults = FaultInjector(((cands[1], "build-abort"), (cands[3], "build-hang")))
     opts = MeasureOptions(build_timeout=3, build_workers=2, faults=faults)
     with Measurer(MeasureTask(scop, "cpu", tuple(P.items())), opts) as m:
