@@ -296,10 +296,11 @@ class Measurer:
         self.close()
 
     def close(self) -> None:
+        """Kill the workers, then shut the executors down. Killing first matters after Ctrl-C: the
+        interrupted main thread may have left an executor's wake-up pipe half written, and only the
+        workers' exit then wakes its manager thread (which interpreter exit would otherwise wait for)."""
         for ex in (self._builder, self._runner):
-            if ex is not None:
-                ex.shutdown(wait=False, cancel_futures=True)
-                _kill(ex)
+            _kill(ex)
         self._builder = self._runner = None
 
     def _build_pool(self) -> cf.Executor:
