@@ -6,11 +6,11 @@ polyopt.tune follows the AutoTVM recipe over a polyhedral space. The first round
 (polyopt.search.seeds: vector strips with small cache tiles and register blocks, the schedules a performance
 engineer would try first); then the explorer (simulated annealing on
 the cost model's scores, half of its chains restarted each round from the fastest candidates measured so
-far, and never annealing longer than the last batch took to measure) proposes twice a batch of legal
-candidates; those are compiled, and a second XGBoost model that also reads their machine code (vector
-width, flops per load, spills: polyopt.search.asm_features) keeps the most promising 16, which are measured
-(outputs checked against the original schedule); both ranking models are refit on the measurements, and so
-on until the trial budget is spent. Every measurement goes into a SQLite database
+far, and never annealing longer than the last batch took to measure) proposes the most promising batch
+of 16 legal candidates, which are compiled and measured (outputs checked against the original schedule);
+the XGBoost ranking model is refit on the measurements, and so on until the trial budget is spent. With
+tune(..., rerank_pool=2) the explorer proposes twice a batch, and a second model that also reads their
+machine code (vector width, flops per load, spills: polyopt.search.asm_features) keeps the best 16. Every measurement goes into a SQLite database
 at once, so tuning can resume, and a model trained on other kernels' records gives a new kernel a head
 start (transfer; on the benchmark kernels it does not help yet).
 """
