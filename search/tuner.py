@@ -40,6 +40,10 @@ from polyopt.model import Scop
 log = logging.getLogger(__name__)
 
 BASELINES = ("original", "polly")
+# Set by Ctrl-C / SIGTERM (terminate_as_interrupt). The KeyboardInterrupt they raise can be swallowed
+# when it lands inside a library callback (isl calls back into Python); the tuner then still stops at
+# its next measurement or round.
+STOP_REQUESTED = threading.Event()
 
 # A round proposes 16 points: 16 chains x 8 steps score ~150 candidates (~90 ms each, legality plus the
 # loop AST of the features), about as long as measuring the batch; half the chains restart from the
@@ -334,6 +338,8 @@ class Tuner:
             st.best_secs, st.best_json = secs, cand
         if announce and self.progress is not None:
             self.progress(trial, self.flops / st.best_secs / 1e9 if math.isfinite(st.best_secs) else 0.0)
+        if STOP_REQUESTED.is_set():         # recorded and noted: stop here (see STOP_REQUESTED)
+            raise KeyboardInterrupt
         return trial
 
     def _record(self, cand: str, res: MeasureResult, feats: np.ndarray | None) -> None:
@@ -419,6 +425,8 @@ class Tuner:
             self._measure_baselines()
             self._refit()
             while len(self.state.history) < self.opts.trials:
+                if STOP_REQUESTED.is_set():
+                    raise KeyboardInterrupt
                 left = self.opts.trials - len(self.state.history)
                 points = self._propose(min(self.opts.batch_size, left))
                 if not points:
@@ -512,12 +520,16 @@ def terminate_as_interrupt() -> Iterator[None]:
         return
 
     def handler(signum: int, frame: object) -> None:
+        STOP_REQUESTED.set()
         raise KeyboardInterrupt
+    STOP_REQUESTED.clear()
     previous = signal.signal(signal.SIGTERM, handler)
+    previous_int = signal.signal(signal.SIGINT, handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def _tune_cuda(scop: Scop, params: Mapping[str, int], *, db: Database | str | None, **kw: Any) -> TuneResult:
