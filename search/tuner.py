@@ -241,10 +241,12 @@ class Tuner:
         X = np.asarray([r.features for r in recs])
         y = np.asarray([1.0 / r.median if r.ok else 0.0 for r in recs])
         groups = [f"{r.workload}:{r.params}" for r in recs]
-        fast, full = (XGBoostCostModel(self._xgb(), seed=self.opts.seed),
-                      XGBoostCostModel(self._xgb(), seed=self.opts.seed))
+        fast = XGBoostCostModel(self._xgb(), seed=self.opts.seed)
         fast.fit(X[:, :n_features()], y, groups)
-        full.fit(X, y, groups)
+        full = None
+        if self.opts.rerank_pool > 1:       # the re-ranking model is only trained when it is used
+            full = XGBoostCostModel(self._xgb(), seed=self.opts.seed)
+            full.fit(X, y, groups)
         log.info("transfer: base models from %d records of other workloads", len(recs))
         return fast, full
 
@@ -255,7 +257,8 @@ class Tuner:
             X = np.asarray([r[0] for r in rows])
             y = np.asarray([r[1] for r in rows])
             self.model.fit(X[:, :n_features()], y, ["task"] * len(rows))
-            self.full_model.fit(X, y, ["task"] * len(rows))     # missing machine code: NaN, xgboost's "missing"
+            if self.opts.rerank_pool > 1:   # missing machine code: NaN, xgboost's "missing"
+                self.full_model.fit(X, y, ["task"] * len(rows))
 
     def _features(self, point: Any) -> np.ndarray | None:
         """The feature vector of a legal space point (None when its loop nest cannot be featurized)."""
