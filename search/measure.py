@@ -234,8 +234,8 @@ def _machine_code_worker(task: MeasureTask, cand_json: str, opts: MeasureOptions
     return compiled_features(task.scop, schedule, task.param_dict)
 
 
-def _ping() -> int:
-    return os.getpid()
+# outcomes of a function run in the build workers (Measurer._in_build_pool)
+_OK, _RAISED, _TIMEOUT, _CRASHED = "ok", "raised", "timeout", "crashed"
 
 
 # ---------------------------------------------------------------- parent side
@@ -347,68 +347,56 @@ class Measurer:
     def machine_code(self, candidates: Sequence[str]) -> list[np.ndarray | None]:
         """Machine-code features (asm_features) of candidates, compiled in the build workers: a candidate
         that fails, crashes its worker or takes longer than build_timeout gets None, and tuning goes on."""
-        out: list[np.ndarray | None] = []
+        return [value if status == _OK else None
+                for status, value, _ in self._in_build_pool(_machine_code_worker, list(candidates))]
+
+    def _build(self, cands: list[str]) -> list[tuple[int, Any, str, float]]:
+        """(error code, artifact, message, seconds) per candidate: _build_worker's result, or the failure
+        of the worker that ran it."""
+        failures = {_TIMEOUT: MeasureErrorNo.BUILD_TIMEOUT, _CRASHED: MeasureErrorNo.COMPILE_HOST,
+                    _RAISED: MeasureErrorNo.UNKNOWN_ERROR}
+        messages = {_TIMEOUT: "build timed out", _CRASHED: "build process crashed"}
+        return [value if status == _OK else (int(failures[status]), None, messages.get(status, value), secs)
+                for status, value, secs in self._in_build_pool(_build_worker, cands)]
+
+    def _in_build_pool(self, fn: Callable[[MeasureTask, str, MeasureOptions], Any],
+                       cands: list[str]) -> list[tuple[str, Any, float]]:
+        """fn(task, candidate, options) for every candidate in the build workers, build_workers at a time:
+        (status, value, seconds) each, status _OK (value: fn's result), _RAISED (value: the exception's
+        repr), _TIMEOUT or _CRASHED (seconds: time lost). A hang or a crash takes the whole pool down,
+        so it is replaced, and a crashed candidate of a chunk of several is tried again alone: only the
+        culprit fails."""
+        out: list[tuple[str, Any, float]] = []
         step = self.options.build_workers
-        for lo in range(0, len(candidates), step):
-            chunk = list(candidates[lo:lo + step])
-            got, broken = self._machine_code_chunk(chunk)
-            if broken and len(chunk) > 1:     # a crash or hang took the chunk down: the others alone
-                got = [g if g is not None else self._machine_code_chunk([c])[0][0] for c, g in zip(chunk, got)]
+        for lo in range(0, len(cands), step):
+            chunk = cands[lo:lo + step]
+            got = self._build_pool_chunk(fn, chunk)
+            if len(chunk) > 1:
+                got = [self._build_pool_chunk(fn, [c])[0] if g[0] == _CRASHED else g for c, g in zip(chunk, got)]
             out += got
         return out
 
-    def _machine_code_chunk(self, chunk: list[str]) -> tuple[list[np.ndarray | None], bool]:
-        pool = self._build_pool()
-        futs = [pool.submit(_machine_code_worker, self.task, c, self.options) for c in chunk]
-        done, _ = cf.wait(futs, timeout=self.options.build_timeout)
-        broken = len(done) < len(futs)
-        out: list[np.ndarray | None] = []
-        for f in futs:
-            exc = f.exception() if f in done else None
-            broken = broken or isinstance(exc, BrokenProcessPool)
-            out.append(f.result() if f in done and exc is None else None)
-        if broken:
-            _kill(self._builder)
-            self._builder = None
-        return out, broken
-
-    def _build(self, cands: list[str]) -> list[tuple[int, Any, str, float]]:
-        results: list[tuple[int, Any, str, float] | None] = [None] * len(cands)
-        step = self.options.build_workers
-        for lo in range(0, len(cands), step):
-            chunk = list(range(lo, min(lo + step, len(cands))))
-            for i, r in zip(chunk, self._build_chunk([cands[i] for i in chunk], retry=True)):
-                results[i] = r
-        return [r for r in results if r is not None]
-
-    def _build_chunk(self, cands: list[str], retry: bool) -> list[tuple[int, Any, str, float]]:
+    def _build_pool_chunk(self, fn: Callable[[MeasureTask, str, MeasureOptions], Any],
+                          chunk: list[str]) -> list[tuple[str, Any, float]]:
         pool = self._build_pool()
         t0 = time.perf_counter()
-        futs = [pool.submit(_build_worker, self.task, c, self.options) for c in cands]
+        futs = [pool.submit(fn, self.task, c, self.options) for c in chunk]
         done, _ = cf.wait(futs, timeout=self.options.build_timeout)
-        out: list[tuple[int, Any, str, float] | None] = []
-        broken = False
+        out: list[tuple[str, Any, float]] = []
         for f in futs:
+            exc = f.exception() if f in done else None
             if f not in done:
-                out.append((int(MeasureErrorNo.BUILD_TIMEOUT), None, "build timed out",
-                            time.perf_counter() - t0))
-                broken = True
-                continue
-            exc = f.exception()
-            if exc is None:
-                out.append(f.result())
+                out.append((_TIMEOUT, None, time.perf_counter() - t0))
+            elif isinstance(exc, BrokenProcessPool):
+                out.append((_CRASHED, None, time.perf_counter() - t0))
+            elif exc is not None:
+                out.append((_RAISED, repr(exc)[:500], 0.0))
             else:
-                broken = broken or isinstance(exc, BrokenProcessPool)
-                out.append(None if isinstance(exc, BrokenProcessPool) else
-                           (int(MeasureErrorNo.UNKNOWN_ERROR), None, repr(exc)[:500], 0.0))
-        if broken:
+                out.append((_OK, f.result(), 0.0))
+        if any(status in (_TIMEOUT, _CRASHED) for status, _, _ in out):
             _kill(self._builder)
             self._builder = None
-        for k, r in enumerate(out):
-            if r is None:   # the pool died under this one: retry it alone to find the culprit
-                out[k] = self._build_chunk([cands[k]], retry=False)[0] if retry and len(cands) > 1 else \
-                    (int(MeasureErrorNo.COMPILE_HOST), None, "build process crashed", time.perf_counter() - t0)
-        return out  # type: ignore[return-value]
+        return out
 
     def _run(self, cand: str, artifact: Any, best: float) -> MeasureResult:
         pool = self._run_pool()
