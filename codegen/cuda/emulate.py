@@ -12,7 +12,7 @@ tiny (MINI): every statement instance runs as interpreted Python.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -307,19 +307,25 @@ def emulate(prog: GpuProgram, arrays: Mapping[str, np.ndarray], scalars: Mapping
                 for bx in range(max(grid[0], 0)):
                     _run_block(prog, k, fns[idx], (bx, by, bz), vals, env, race)
 
-    def host(nodes, env: dict[str, int]) -> None:
+    run_host(prog, env_params, launch)
+
+
+def run_host(prog: GpuProgram, env: Mapping[str, int], launch: Callable[[int, dict[str, int]], None]) -> None:
+    """Run the host side of a GPU program: its loops and conditions over the sizes in env, calling
+    launch(kernel index, env of that launch) for every kernel launch, in order."""
+    def walk(nodes: Sequence[Any], env: dict[str, int]) -> None:
         for n in nodes:
             if isinstance(n, Launch):
                 launch(n.kernel, env)
             elif isinstance(n, HostIf):
-                host(n.then if eval_int(n.cond, env) else n.orelse, env)
+                walk(n.then if eval_int(n.cond, env) else n.orelse, env)
             elif isinstance(n, HostFor):
                 env = dict(env)
                 env[n.var] = eval_int(n.init, env)
                 while eval_int(n.cond, env):
-                    host(n.body, env)
+                    walk(n.body, env)
                     env[n.var] += n.step
-    host(prog.host, dict(env_params))
+    walk(prog.host, dict(env))
 
 
 def _run_block(prog: GpuProgram, k: Kernel, fn: Callable, b: tuple[int, int, int], vals: dict[str, Any],

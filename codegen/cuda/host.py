@@ -37,8 +37,8 @@ from polyopt.expr import DType
 from polyopt.model import Scop
 
 from .cuda_printer import kernel_signature, print_program
-from .emulate import _NP, emulate, eval_int
-from .kernel_ir import GpuProgram, HostFor, HostIf, Launch, build_gpu_program
+from .emulate import _NP, emulate, eval_int, run_host
+from .kernel_ir import GpuProgram, build_gpu_program
 from .mapping import GpuMapping, map_to_gpu
 from .timing import BusyWait, spin_for
 
@@ -511,20 +511,7 @@ class CudaKernel:
     def _run(self, params: Mapping[str, int], scalars: Mapping[str, Any], ptrs: Mapping[str, int]) -> None:
         prog = self.program
         env: dict[str, int] = {**prog.params, **params}
-
-        def host(nodes, env: dict[str, int]) -> None:
-            for n in nodes:
-                if isinstance(n, Launch):
-                    self._launch(prog.kernels[n.kernel], env, scalars, ptrs)
-                elif isinstance(n, HostIf):
-                    host(n.then if eval_int(n.cond, env) else n.orelse, env)
-                elif isinstance(n, HostFor):
-                    env = dict(env)
-                    env[n.var] = eval_int(n.init, env)
-                    while eval_int(n.cond, env):
-                        host(n.body, env)
-                        env[n.var] += n.step
-        host(prog.host, env)
+        run_host(prog, env, lambda k, env: self._launch(prog.kernels[k], env, scalars, ptrs))
 
     def _grid(self, k, env: Mapping[str, int]) -> tuple[int, ...]:
         """The launch grid; computed once when it depends on the specialised sizes only."""
