@@ -43,7 +43,7 @@ def bind_arguments(scop: Scop, args: tuple[Any, ...], kwargs: Mapping[str, Any],
     Everything that depends only on (scop, sizes) -- the assumption check, expected shapes, accessed
     extents -- lives in a cached CallPlan, so a repeated call with the same sizes does only cheap numpy
     checks (type, dtype, shape, contiguity, writeability)."""
-    values = _by_name(scop, args, kwargs)
+    values = values_by_name(scop, args, kwargs)
     sig = _signature(scop)
     arrays = {n: v for n, v in values.items() if sig.kinds[n] == "array"}
     for name, a in arrays.items():
@@ -151,7 +151,9 @@ def call_plan(scop: Scop, params: Mapping[str, int]) -> CallPlan:
     return plan
 
 
-def _by_name(scop: Scop, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def values_by_name(scop: Scop, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """A call's positional and keyword arguments by the kernel's argument names (ArgumentError when
+    they do not fit the signature)."""
     names = [a.name for a in scop.arguments]
     if len(args) > len(names):
         raise ArgumentError(f"{scop.name}() takes {len(names)} arguments ({', '.join(names)}), "

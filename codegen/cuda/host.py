@@ -32,7 +32,8 @@ import numpy as np
 from polyopt.codegen.loop_ast import build_loop_ast
 
 from polyopt import expr as X
-from polyopt.errors import BackendUnavailableError, CodegenError, KernelTimeoutError
+from polyopt.codegen.binding import bind_arguments, values_by_name
+from polyopt.errors import ArgumentError, BackendUnavailableError, CodegenError, KernelTimeoutError
 from polyopt.expr import DType
 from polyopt.model import Scop
 
@@ -265,28 +266,15 @@ class LaunchConfig:
 def bind(scop: Scop, args: tuple, kwargs: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, Any],
                                                                        dict[str, Any]]:
     """(params, scalars, arrays) from a call in the source function's argument order."""
-    try:
-        from polyopt.codegen.binding import bind_arguments  # type: ignore[import-not-found]
-        if all(isinstance(a, np.ndarray) or np.isscalar(a) for a in list(args) + list(kwargs.values())):
-            b = bind_arguments(scop, args, kwargs)
-            return dict(b.params), dict(b.scalars), dict(b.arrays)
-    except ImportError:
-        pass
-    names = [a.name for a in scop.arguments]
-    if len(args) > len(names):
-        raise TypeError(f"{scop.name}() takes {len(names)} arguments, got {len(args)}")
-    vals = dict(zip(names, args))
-    for k, v in kwargs.items():
-        if k not in names:
-            raise TypeError(f"{scop.name}() got an unexpected argument {k!r}")
-        if k in vals:
-            raise TypeError(f"{scop.name}() got multiple values for {k!r}")
-        vals[k] = v
+    if all(isinstance(a, np.ndarray) or np.isscalar(a) for a in list(args) + list(kwargs.values())):
+        b = bind_arguments(scop, args, kwargs)
+        return dict(b.params), dict(b.scalars), dict(b.arrays)
+    vals = values_by_name(scop, args, kwargs)
     params = {p: int(vals[p]) for p in scop.params if p in vals}
     arrays = {a.name: vals[a.name] for a in scop.array_arguments if a.name in vals}
     missing = [a.name for a in scop.array_arguments if a.name not in arrays]
     if missing:
-        raise TypeError(f"{scop.name}() missing array argument(s) {', '.join(missing)}")
+        raise ArgumentError(f"{scop.name}() missing array argument(s) {', '.join(missing)}")
     for a in scop.array_arguments:        # infer sizes from shapes like (N, M)
         shape = _shape_of(arrays[a.name])
         for s, n in zip(a.shape, shape):
@@ -294,11 +282,11 @@ def bind(scop: Scop, args: tuple, kwargs: Mapping[str, Any]) -> tuple[dict[str, 
                 params[s.name] = int(n)
     missing = [p for p in scop.params if p not in params]
     if missing:
-        raise TypeError(f"{scop.name}() missing size argument(s) {', '.join(missing)}")
+        raise ArgumentError(f"{scop.name}() missing size argument(s) {', '.join(missing)}")
     scalars = {s.name: vals[s.name] for s in scop.scalar_arguments if s.name in vals}
     missing = [s.name for s in scop.scalar_arguments if s.name not in scalars]
     if missing:
-        raise TypeError(f"{scop.name}() missing scalar argument(s) {', '.join(missing)}")
+        raise ArgumentError(f"{scop.name}() missing scalar argument(s) {', '.join(missing)}")
     for a in scop.array_arguments:
         _check_array(scop, a.name, arrays[a.name], params)
     return params, scalars, arrays
@@ -318,19 +306,19 @@ def _check_array(scop: Scop, name: str, v: Any, params: Mapping[str, int]) -> No
         got = np.dtype(iface["typestr"])
         strides = iface.get("strides")
         if strides is not None and strides != _c_strides(tuple(iface["shape"]), got.itemsize):
-            raise TypeError(f"device array {name} must be C-contiguous")
+            raise ArgumentError(f"device array {name} must be C-contiguous")
     elif isinstance(v, np.ndarray):
         got = v.dtype
     else:
-        raise TypeError(f"argument {name} must be a numpy array or a device array, not {type(v).__name__}")
+        raise ArgumentError(f"argument {name} must be a numpy array or a device array, not {type(v).__name__}")
     if got != want:
-        raise TypeError(f"argument {name} has dtype {got}, the kernel expects {want}")
+        raise ArgumentError(f"argument {name} has dtype {got}, the kernel expects {want}")
     shape = _shape_of(v)
     if len(shape) != arr.rank:
-        raise TypeError(f"argument {name} has {len(shape)} dimensions, the kernel expects {arr.rank}")
+        raise ArgumentError(f"argument {name} has {len(shape)} dimensions, the kernel expects {arr.rank}")
     for d, (s, n) in enumerate(zip(arr.shape, shape)):
         if s is not None and d > 0 and eval_int(s, params) != n:
-            raise TypeError(f"argument {name} has extent {n} in dimension {d}, expected {eval_int(s, params)}")
+            raise ArgumentError(f"argument {name} has extent {n} in dimension {d}, expected {eval_int(s, params)}")
 
 
 def _c_strides(shape: tuple[int, ...], item: int) -> tuple[int, ...]:
@@ -491,7 +479,7 @@ class CudaKernel:
                 continue
             host = np.ascontiguousarray(v)
             if host is not v and name in written:
-                raise TypeError(f"array {name} is written: pass a C-contiguous array")
+                raise ArgumentError(f"array {name} is written: pass a C-contiguous array")
             dev = drv.mem_alloc(max(host.nbytes, 1))
             drv.memcpy_htod(dev, host)
             keep.append(dev)
