@@ -65,9 +65,11 @@ class SAOptions:
 class SimulatedAnnealing(Generic[P]):
     """Persistent-chain simulated annealing; call next_batch once per measurement round."""
 
-    def __init__(self, space: Space[P], *, options: SAOptions | None = None, seed: int = 0) -> None:
+    def __init__(self, space: Space[P], *, options: SAOptions | None = None, seed: int = 0,
+                 should_stop: Callable[[], bool] | None = None) -> None:
         self.space = space
         self.options = options or SAOptions()
+        self.should_stop = should_stop or (lambda: False)     # true: end the round now (Ctrl-C)
         self.rng = np.random.default_rng(seed)
         self.chains: list[P] = []
 
@@ -123,10 +125,11 @@ class SimulatedAnnealing(Generic[P]):
         return visited
 
     def _over(self, start: float) -> bool:
-        """The round's time budget is spent (checked before every chain's move: one move of a stencil
-        chain can cost seconds of dependence checks, so a whole step may not fit the budget)."""
+        """The round's time budget is spent, or a stop was requested (checked before every chain's move:
+        one move of a stencil chain can cost seconds of dependence checks, so a whole step may not fit
+        the budget)."""
         budget = self.options.time_budget
-        return budget is not None and time.perf_counter() - start > budget
+        return self.should_stop() or (budget is not None and time.perf_counter() - start > budget)
 
     def _accept(self, cur: np.ndarray, new: np.ndarray, temp: float) -> np.ndarray:
         finite_new = np.where(np.isfinite(new), new, -np.inf)

@@ -36,6 +36,7 @@ from polyopt.search.gpu import (
     mapping_from_json,
     require_gpu,
 )
+from polyopt.search.interrupt import stop_point, stop_requested
 from polyopt.search.measure import MeasureErrorNo, MeasureResult
 
 from polyopt.model import Scop
@@ -65,7 +66,8 @@ def tune_cuda(scop: Scop, params: Mapping[str, int], *, trials: int, db: Databas
     space = GpuSpace(scop, params, arch=arch)
     rng = np.random.default_rng(seed)
     sa = SimulatedAnnealing(space, options=sa_options or SAOptions(n_chains=32, n_steps=40, early_stop=10,
-                                                                   elite_chains=8), seed=seed)
+                                                                   elite_chains=8), seed=seed,
+                            should_stop=stop_requested)
     wl, pk = scop.fingerprint, params_key(params)
     history: list[Trial] = []
     X: list[np.ndarray] = []
@@ -89,6 +91,7 @@ def tune_cuda(scop: Scop, params: Mapping[str, int], *, trials: int, db: Databas
             best = (secs, key)
         if progress is not None:
             progress(history[-1], total_flops / best[0] / 1e9 if best else 0.0)
+        stop_point()                    # recorded: a requested stop (Ctrl-C, SIGTERM) happens here
 
     # the baseline (codegen's default mapping) is also the reference of every output check
     from polyopt.codegen.cuda import GpuMapping, compile_cuda, original_schedule
@@ -114,6 +117,7 @@ def tune_cuda(scop: Scop, params: Mapping[str, int], *, trials: int, db: Databas
             elites = [points[k] for _, k in sorted((t.seconds, t.candidate) for t in history if t.error == 0)
                       if k in points]
             picked = _propose(space, sa, models, rng, n, exclude, build_workers, seeds=seeds[:n], elites=elites)
+            stop_point()
             seeds = seeds[n:]
             if not picked:
                 break

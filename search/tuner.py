@@ -7,8 +7,8 @@ and the best batch is measured. Both are refit after every round and both start 
 of other kernels' records.
 
 Every measurement is committed to the database as soon as it is done, so a killed tuning loses at most
-the candidate in flight, and a resumed one never measures a candidate twice. Ctrl-C stops cleanly with
-everything measured so far in the result.
+the candidate in flight, and a resumed one never measures a candidate twice. Ctrl-C (or SIGTERM) stops
+tuning after the measurement in progress, with everything measured so far in the result (interrupt.py).
 """
 
 from __future__ import annotations
@@ -16,11 +16,8 @@ from __future__ import annotations
 import logging
 import math
 import os
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -32,6 +29,7 @@ from polyopt.search.explorer import SAOptions, SimulatedAnnealing, random_batch
 from polyopt.search.asm_features import ASM_FEATURE_NAMES
 from polyopt.search.features import FEATURE_VERSION, count_flops, n_features, record_feature_names
 from polyopt.search.featurize import Featurizer
+from polyopt.search.interrupt import graceful_interrupts, stop_point, stop_requested
 from polyopt.search.measure import MeasureOptions, Measurer, MeasureResult, MeasureTask
 from polyopt.search.space import SearchSpace
 
@@ -40,10 +38,6 @@ from polyopt.model import Scop
 log = logging.getLogger(__name__)
 
 BASELINES = ("original", "polly")
-# Set by Ctrl-C / SIGTERM (terminate_as_interrupt). The KeyboardInterrupt they raise can be swallowed
-# when it lands inside a library callback (isl calls back into Python); the tuner then still stops at
-# its next measurement or round.
-STOP_REQUESTED = threading.Event()
 
 # A round proposes 16 points: 16 chains x 8 steps score ~150 candidates (~90 ms each, legality plus the
 # loop AST of the features), about as long as measuring the batch; half the chains restart from the
@@ -52,8 +46,9 @@ CPU_SA = SAOptions(n_chains=16, n_steps=8, early_stop=4, elite_chains=8)
 MIN_ROUND_BUDGET = 2.0      # seconds of annealing a round may always take (see explorer: time budget)
 PROPOSE_TIME_FACTOR = 1.0   # default: a round may anneal this many times as long as its batch took to measure
 # The explorer proposes this many times the batch and the compiled-code model keeps the best. Off (1) by
-# default: with re-ranking on, a Ctrl-C test hung in 2 of 3 full CI runs (cause not found yet; see
-# benchmarks/results/search_machine_code_2026-11-27.md). With 1, no machine code is compiled for features.
+# default: at 64 trials it found schedules 3% faster (19 seeded runs, within the spread between seeds)
+# for a few % more time (benchmarks/results/search_machine_code_2026-11-27.md). With 1, no machine code
+# is compiled for features.
 RERANK_POOL = 1
 
 
@@ -212,7 +207,8 @@ class Tuner:
         task = MeasureTask(scop, target, tuple(sorted(self.params.items())))
         self.measurer = measurer or Measurer(task, options.measure, reference=ref)
         self.rng = np.random.default_rng(options.seed)
-        self.explorer = SimulatedAnnealing(self.space, options=options.sa, seed=options.seed)
+        self.explorer = SimulatedAnnealing(self.space, options=options.sa, seed=options.seed,
+                                           should_stop=stop_requested)
         self.model, self.full_model = self._make_models()
         self._asm: dict[str, np.ndarray] = {}
         self.state = _State()
@@ -341,8 +337,7 @@ class Tuner:
             st.best_secs, st.best_json = secs, cand
         if announce and self.progress is not None:
             self.progress(trial, self.flops / st.best_secs / 1e9 if math.isfinite(st.best_secs) else 0.0)
-        if STOP_REQUESTED.is_set():         # recorded and noted: stop here (see STOP_REQUESTED)
-            raise KeyboardInterrupt
+        stop_point()                        # recorded and noted: a requested stop happens here
         return trial
 
     def _record(self, cand: str, res: MeasureResult, feats: np.ndarray | None) -> None:
@@ -428,10 +423,10 @@ class Tuner:
             self._measure_baselines()
             self._refit()
             while len(self.state.history) < self.opts.trials:
-                if STOP_REQUESTED.is_set():
-                    raise KeyboardInterrupt
+                stop_point()
                 left = self.opts.trials - len(self.state.history)
                 points = self._propose(min(self.opts.batch_size, left))
+                stop_point()
                 if not points:
                     log.info("search space exhausted")
                     break
@@ -506,33 +501,11 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     own = not isinstance(db, Database)
     database = db if isinstance(db, Database) else Database(db)
     try:
-        with terminate_as_interrupt():
+        with graceful_interrupts():
             return Tuner(scop, target, params, database, opts, progress=progress).run()
     finally:
         if own:
             database.close()
-
-
-@contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (kill, a batch scheduler, a timeout) stops tuning the way Ctrl-C does: every measured
-    record stays, and the measurement workers are shut down instead of being left behind. Only in the
-    main thread (signal handlers cannot be set elsewhere); the previous handler is restored after."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        STOP_REQUESTED.set()
-        raise KeyboardInterrupt
-    STOP_REQUESTED.clear()
-    previous = signal.signal(signal.SIGTERM, handler)
-    previous_int = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        signal.signal(signal.SIGINT, previous_int)
 
 
 def _tune_cuda(scop: Scop, params: Mapping[str, int], *, db: Database | str | None, **kw: Any) -> TuneResult:
@@ -541,7 +514,7 @@ def _tune_cuda(scop: Scop, params: Mapping[str, int], *, db: Database | str | No
     own = not isinstance(db, Database)
     database = db if isinstance(db, Database) else Database(db)
     try:
-        with terminate_as_interrupt():
+        with graceful_interrupts():
             return tune_cuda(scop, params, db=database, measure_options=kw.pop("gpu_options"), **kw)
     finally:
         if own:

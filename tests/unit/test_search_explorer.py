@@ -71,3 +71,21 @@ def test_time_budget_bounds_a_step_of_slow_moves():
     t0 = time.perf_counter()
     assert len(sa.next_batch(score, 4, set())) == 4
     assert time.perf_counter() - t0 < 1.0          # one step of 16 moves would take 1.6 s
+
+
+def test_a_stop_request_ends_the_round_at_the_next_move():
+    """Ctrl-C during annealing (should_stop turns true) ends the round before the next chain's move; the
+    round still returns a batch from what it has scored."""
+    import time
+
+    class SlowLine(Line):
+        def mutate(self, p, rng):
+            time.sleep(0.1)
+            return super().mutate(p, rng)
+    stop = {"now": False}
+    sa = SimulatedAnnealing(SlowLine(), options=SAOptions(n_chains=16, n_steps=50, early_stop=100), seed=0,
+                            should_stop=lambda: stop["now"])
+    stop["now"] = True
+    t0 = time.perf_counter()
+    assert len(sa.next_batch(score, 4, set())) == 4
+    assert time.perf_counter() - t0 < 0.5          # one step of 16 moves alone would take 1.6 s
