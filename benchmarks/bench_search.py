@@ -109,6 +109,22 @@ def load_records(path: str) -> list:  # type: ignore[type-arg]
     return Database(path).records()
 
 
+def prior_accuracy(db_paths: list[str]) -> dict[str, float]:
+    """Per workload of db_paths, the pairwise ranking accuracy of the analytic estimate alone
+    (features.ANALYTIC_COST, the cost model's prior; no training): what the trees must beat."""
+    from polyopt.search.cost_model import pairwise_accuracy
+    from polyopt.search.features import ANALYTIC_COST, FEATURE_VERSION, feature_names
+
+    col = feature_names().index(ANALYTIC_COST)
+    recs = [r for p in db_paths for r in load_records(p) if r.feature_version == FEATURE_VERSION and r.features]
+    out = {}
+    for w in sorted({r.workload for r in recs}):
+        rs = [r for r in recs if r.workload == w]
+        out[w] = pairwise_accuracy(np.asarray([-r.features[col] for r in rs]),
+                                   np.asarray([1 / r.median if r.ok else 0 for r in rs]))
+    return out
+
+
 def _loko(db_paths: list[str], corpus: list[str] = (), params=None,  # type: ignore[no-untyped-def]
           columns: str = "full") -> dict[str, float]:
     """Leave-one-kernel-out pairwise ranking accuracy from the records' stored features: each kernel of
