@@ -48,6 +48,7 @@ def compare(kernels: Iterable[str | Path], size: str = "SMALL",
     _probe_compilers(names)
     measurements: list[Measurement] = []
     kernel_names: list[str] = []
+    workloads: list[Workload] = []
     flops: dict[str, float] = {}
     notes: list[str] = []
     for target in kernels:
@@ -57,13 +58,24 @@ def compare(kernels: Iterable[str | Path], size: str = "SMALL",
             notes.append(f"{target}: not compared ({type(e).__name__}: {str(e).splitlines()[0]})")
             continue
         kernel_names.append(w.name)
+        workloads.append(w)
         if w.flops:
             flops[w.name] = w.flops
         measurements += _compare_one(w, chosen, settings, reference, out_dir, isolate, timeout_s, progress)
     labels = {c.name: c.label for c in chosen}
-    label = size.upper() + (" with " + ", ".join(f"{k}={v}" for k, v in params.items()) if params else "")
+    label = _size_label(size, params, all_set=bool(params) and all(set(w.params) <= set(params or {})
+                                                                   for w in workloads))
     return ComparisonReport(label, threads, repeats, trials, tuple(kernel_names), names, labels,
                             tuple(measurements), flops, tuple(notes), _machine())
+
+
+def _size_label(size: str, params: Mapping[str, int] | None, all_set: bool) -> str:
+    """How the report names the sizes: the dataset size, with the --param values that override it; only
+    those values when they set every size of every kernel (the dataset size then played no part)."""
+    given = ", ".join(f"{k}={v}" for k, v in (params or {}).items())
+    if not given:
+        return size.upper()
+    return given if all_set else f"{size.upper()} with {given}"
 
 
 def _workload(target: str | Path, size: str, params: Mapping[str, int] | None, seed: int) -> Workload:

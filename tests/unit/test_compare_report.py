@@ -109,3 +109,11 @@ def test_numpy_equivalents_match_python_kernels(name: str) -> None:
     EQUIVALENTS[name](got)
     for out in kernels.get(name).outputs:
         np.testing.assert_allclose(got[out], ref[out], rtol=1e-9, atol=1e-9, err_msg=f"{name}: {out}")
+
+
+def test_the_size_label_names_the_param_values_and_drops_a_dataset_size_they_fully_override():
+    from polyopt.compare.api import _size_label
+
+    assert _size_label("small", None, all_set=False) == "SMALL"
+    assert _size_label("SMALL", {"n": 700}, all_set=True) == "n=700"
+    assert _size_label("SMALL", {"ni": 8}, all_set=False) == "SMALL with ni=8"
