@@ -12,7 +12,10 @@ the XGBoost ranking model is refit on the measurements, and so on until the tria
 tune(..., rerank_pool=2) the explorer proposes twice a batch, and a second model that also reads their
 machine code (vector width, flops per load, spills: polyopt.search.asm_features) keeps the best 16. Every measurement goes into a SQLite database
 at once, so tuning can resume, and a model trained on other kernels' records gives a new kernel a head
-start (transfer; on the benchmark kernels it does not help yet).
+start (transfer; on the benchmark kernels it helps by a few % at most so far).
+
+Ctrl-C (or SIGTERM) stops tuning after the measurement in progress: the result has every measurement so far,
+with `interrupted` set, and no worker process is left behind. A second Ctrl-C stops at once.
 """
 
 import os
