@@ -17,7 +17,8 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -498,11 +499,19 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
                        resume=resume, baselines=baselines, measure=mopts, sa=sa_options or CPU_SA, seeds=seeds,
                        xgb=model_params or XGBParams(), propose_time_factor=propose_time_factor,
                        rerank_pool=rerank_pool)
+    with _tuning_session(db) as database:
+        return Tuner(scop, target, params, database, opts, progress=progress).run()
+
+
+@contextmanager
+def _tuning_session(db: Database | str | None) -> Iterator[Database]:
+    """The database to tune into (opened here and closed after, unless the caller passed an open one),
+    with Ctrl-C and SIGTERM turned into stop requests (interrupt.graceful_interrupts)."""
     own = not isinstance(db, Database)
     database = db if isinstance(db, Database) else Database(db)
     try:
         with graceful_interrupts():
-            return Tuner(scop, target, params, database, opts, progress=progress).run()
+            yield database
     finally:
         if own:
             database.close()
@@ -511,11 +520,5 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
 def _tune_cuda(scop: Scop, params: Mapping[str, int], *, db: Database | str | None, **kw: Any) -> TuneResult:
     from polyopt.search.gpu_tune import tune_cuda
 
-    own = not isinstance(db, Database)
-    database = db if isinstance(db, Database) else Database(db)
-    try:
-        with graceful_interrupts():
-            return tune_cuda(scop, params, db=database, measure_options=kw.pop("gpu_options"), **kw)
-    finally:
-        if own:
-            database.close()
+    with _tuning_session(db) as database:
+        return tune_cuda(scop, params, db=database, measure_options=kw.pop("gpu_options"), **kw)
