@@ -7,8 +7,7 @@
 
 VARIANT: `;`-separated settings: SAOptions fields (n_chains, n_steps, epsilon, elite_chains, ...), batch
 (batch size), factor (the tuner's propose_time_factor), seeds (0: no seed points), prior (the cost model's
-prior_scale; 0: no analytic prior), pool (the tuner's rerank_pool; 1: no re-ranking), rerank (model: on
-machine code; proxy: timed at smaller sizes).
+prior_scale; 0: no analytic prior), pool (the tuner's rerank_pool; 1: no machine-code re-ranking).
 Prints one JSON line per seed:
 best milliseconds after 16, 32, 48, 64 trials and at the end, and the `polly` baseline of the same run.
 Sizes: benchmarks/search_sizes.py (BENCH); 1 thread; a fresh temporary database per run.
@@ -33,7 +32,7 @@ def main() -> None:
 
     kernel, trials, variant, seeds = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     batch, use_seeds, sa, model, factor = 16, True, tuner.CPU_SA, tuner.XGBParams(), tuner.PROPOSE_TIME_FACTOR
-    pool, rerank = tuner.RERANK_POOL, "model"
+    pool = tuner.RERANK_POOL
     for setting in filter(None, variant.split(";")):
         key, val = setting.split("=")
         if key == "batch":
@@ -44,8 +43,6 @@ def main() -> None:
             use_seeds = bool(int(val))
         elif key == "pool":
             pool = int(val)
-        elif key == "rerank":
-            rerank = val
         elif key == "prior":
             model = replace(model, prior_scale=float(val))
         else:
@@ -57,7 +54,7 @@ def main() -> None:
             r = tuner.tune(scop, params=BENCH_SIZES[kernel], trials=trials, db=str(Path(tmp) / "ab.db"), seed=seed,
                            batch_size=batch, transfer=False, resume=False, threads=1, sa_options=sa,
                            baselines=("original", "polly", "pluto"), seeds=use_seeds, model_params=model,
-                           propose_time_factor=factor, rerank_pool=pool, rerank=rerank)
+                           propose_time_factor=factor, rerank_pool=pool)
         if r.interrupted:   # Ctrl-C or SIGTERM: stop here, not only this seed's tuning
             sys.exit(f"interrupted during seed {seed}")
         best, curve = float("inf"), []

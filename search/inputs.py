@@ -141,25 +141,3 @@ def poisoned_arrays(scop: Scop, args: dict[str, Any]) -> dict[str, Any]:
         if isinstance(a, np.ndarray):
             a.fill(np.nan if a.dtype.kind == "f" else -1)
     return args
-
-
-PROXY_DIVISOR = 4           # proxy sizes: every size parameter divided by this (Measurer.proxy_times)
-PROXY_MIN_SIZE = 8
-
-
-def proxy_params(scop: Scop, params: Mapping[str, int], divisor: int = PROXY_DIVISOR) -> dict[str, int] | None:
-    """Smaller sizes for a cheap timing screen: every parameter divided by `divisor` (at least
-    PROXY_MIN_SIZE, never above its value). None when the kernel has no parameters, when nothing shrinks,
-    or when the smaller sizes leave the kernel's context (its assumptions about the sizes)."""
-    import islpy as isl
-
-    if not scop.params:
-        return None
-    small = {p: min(int(params[p]), max(PROXY_MIN_SIZE, round(int(params[p]) / divisor))) for p in scop.params}
-    if small == {p: int(params[p]) for p in scop.params}:
-        return None
-    fixed = " and ".join(f"{p} = {v}" for p, v in small.items())
-    point = isl.Set(f"[{', '.join(scop.params)}] -> {{ : {fixed} }}")
-    if point.intersect(scop.context).is_empty():
-        return None
-    return small

@@ -20,7 +20,7 @@ import multiprocessing as mp
 import os
 import time
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Callable, Mapping, Sequence
 
@@ -31,9 +31,6 @@ from polyopt.search import backend
 from polyopt.search.inputs import array_outputs, measure_inputs, poison_outputs
 
 log = logging.getLogger(__name__)
-
-PROXY_MIN_TIME = 0.01       # seconds of repeats a proxy timing (Measurer.proxy_times) accumulates
-PROXY_MAX_REPEATS = 20
 
 
 class MeasureErrorNo(IntEnum):
@@ -353,29 +350,17 @@ class Measurer:
         return [value if status == _OK else None
                 for status, value, _ in self._in_build_pool(_machine_code_worker, list(candidates))]
 
-    def proxy_times(self, candidates: Sequence[str], params: Mapping[str, int]) -> list[float | None]:
-        """Median seconds of each candidate at the smaller sizes `params`: a cheap screen before the real
-        measurement (built in the build workers, timed one at a time in the run worker, outputs not
-        checked, PROXY_MIN_TIME of repeats). None for a candidate that fails to build or run."""
-        task = replace(self.task, params=tuple(sorted((k, int(v)) for k, v in params.items())))
-        opts = replace(self.options, check=False, min_time=PROXY_MIN_TIME, max_repeats=PROXY_MAX_REPEATS)
-        out: list[float | None] = []
-        for cand, (err, art, _, _) in zip(candidates, self._build(list(candidates), task)):
-            res = self._run(cand, art, float("inf"), task, opts) if err == 0 else None
-            out.append(res.median if res is not None and res.ok else None)
-        return out
-
-    def _build(self, cands: list[str], task: MeasureTask | None = None) -> list[tuple[int, Any, str, float]]:
+    def _build(self, cands: list[str]) -> list[tuple[int, Any, str, float]]:
         """(error code, artifact, message, seconds) per candidate: _build_worker's result, or the failure
-        of the worker that ran it (task: default the measurer's)."""
+        of the worker that ran it."""
         failures = {_TIMEOUT: MeasureErrorNo.BUILD_TIMEOUT, _CRASHED: MeasureErrorNo.COMPILE_HOST,
                     _RAISED: MeasureErrorNo.UNKNOWN_ERROR}
         messages = {_TIMEOUT: "build timed out", _CRASHED: "build process crashed"}
         return [value if status == _OK else (int(failures[status]), None, messages.get(status, value), secs)
-                for status, value, secs in self._in_build_pool(_build_worker, cands, task)]
+                for status, value, secs in self._in_build_pool(_build_worker, cands)]
 
     def _in_build_pool(self, fn: Callable[[MeasureTask, str, MeasureOptions], Any],
-                       cands: list[str], task: MeasureTask | None = None) -> list[tuple[str, Any, float]]:
+                       cands: list[str]) -> list[tuple[str, Any, float]]:
         """fn(task, candidate, options) for every candidate in the build workers, build_workers at a time:
         (status, value, seconds) each, status _OK (value: fn's result), _RAISED (value: the exception's
         repr), _TIMEOUT or _CRASHED (seconds: time lost). A hang or a crash takes the whole pool down,
@@ -385,18 +370,17 @@ class Measurer:
         step = self.options.build_workers
         for lo in range(0, len(cands), step):
             chunk = cands[lo:lo + step]
-            got = self._build_pool_chunk(fn, chunk, task or self.task)
+            got = self._build_pool_chunk(fn, chunk)
             if len(chunk) > 1:
-                got = [self._build_pool_chunk(fn, [c], task or self.task)[0] if g[0] == _CRASHED else g
-                       for c, g in zip(chunk, got)]
+                got = [self._build_pool_chunk(fn, [c])[0] if g[0] == _CRASHED else g for c, g in zip(chunk, got)]
             out += got
         return out
 
     def _build_pool_chunk(self, fn: Callable[[MeasureTask, str, MeasureOptions], Any],
-                          chunk: list[str], task: MeasureTask) -> list[tuple[str, Any, float]]:
+                          chunk: list[str]) -> list[tuple[str, Any, float]]:
         pool = self._build_pool()
         t0 = time.perf_counter()
-        futs = [pool.submit(fn, task, c, self.options) for c in chunk]
+        futs = [pool.submit(fn, self.task, c, self.options) for c in chunk]
         done, _ = cf.wait(futs, timeout=self.options.build_timeout)
         out: list[tuple[str, Any, float]] = []
         for f in futs:
@@ -414,16 +398,14 @@ class Measurer:
             self._builder = None
         return out
 
-    def _run(self, cand: str, artifact: Any, best: float, task: MeasureTask | None = None,
-             options: MeasureOptions | None = None) -> MeasureResult:
-        opts = options or self.options
+    def _run(self, cand: str, artifact: Any, best: float) -> MeasureResult:
         pool = self._run_pool()
         t0 = time.perf_counter()
         self.checks += 1
-        seed = opts.check_seed + 7919 * self.checks
-        fut = pool.submit(_run_worker, task or self.task, cand, artifact, self._ref_artifact, opts, best, seed)
+        seed = self.options.check_seed + 7919 * self.checks
+        fut = pool.submit(_run_worker, self.task, cand, artifact, self._ref_artifact, self.options, best, seed)
         try:
-            err, times, msg = fut.result(timeout=opts.run_timeout)
+            err, times, msg = fut.result(timeout=self.options.run_timeout)
             return MeasureResult(MeasureErrorNo(err), tuple(times), msg, 0.0, time.perf_counter() - t0)
         except cf.TimeoutError:
             self._reset_runner()

@@ -186,7 +186,6 @@ class TuneOptions:
     seeds: bool = True                  # model strategy: structured seed points first (search/seeds.py)
     propose_time_factor: float = PROPOSE_TIME_FACTOR   # annealing time per round / the round's measuring time
     rerank_pool: int = RERANK_POOL      # points proposed per measured one, re-ranked on machine code (1: off)
-    rerank: str = "model"               # how the pool is re-ranked: "model" (machine code) or "proxy" (timed small)
 
 
 class Tuner:
@@ -211,28 +210,11 @@ class Tuner:
         self.rng = np.random.default_rng(options.seed)
         self.explorer = SimulatedAnnealing(self.space, options=options.sa, seed=options.seed,
                                            should_stop=stop_requested)
-        self.proxy_params = self._proxy_params()
         self.model, self.full_model = self._make_models()
         self._asm: dict[str, np.ndarray] = {}
         self.state = _State()
         self.baseline_times: dict[str, float] = {}
         self._seeds: list[Any] | None = None
-
-    def _proxy_params(self) -> dict[str, int] | None:
-        """The smaller sizes of the proxy re-ranking (None: it is not used)."""
-        if self.opts.rerank_pool <= 1 or self.opts.rerank != "proxy":
-            return None
-        from polyopt.search.inputs import proxy_params
-
-        small = proxy_params(self.scop, self.params)
-        if small is None:
-            log.warning("no smaller sizes for the proxy re-ranking of %s; re-ranking on machine code instead",
-                        self.scop.name)
-        return small
-
-    @property
-    def _uses_machine_code(self) -> bool:
-        return self.opts.rerank_pool > 1 and self.proxy_params is None
 
     # --- model --------------------------------------------------------------------------------------
     def _make_models(self) -> tuple[Any, Any]:
@@ -259,7 +241,7 @@ class Tuner:
         fast = XGBoostCostModel(self._xgb(), seed=self.opts.seed)
         fast.fit(X[:, :n_features()], y, groups)
         full = None
-        if self._uses_machine_code:         # the re-ranking model is only trained when it is used
+        if self.opts.rerank_pool > 1:       # the re-ranking model is only trained when it is used
             full = XGBoostCostModel(self._xgb(), seed=self.opts.seed)
             full.fit(X, y, groups)
         log.info("transfer: base models from %d records of other workloads", len(recs))
@@ -272,7 +254,7 @@ class Tuner:
             X = np.asarray([r[0] for r in rows])
             y = np.asarray([r[1] for r in rows])
             self.model.fit(X[:, :n_features()], y, ["task"] * len(rows))
-            if self._uses_machine_code:     # missing machine code: NaN, xgboost's "missing"
+            if self.opts.rerank_pool > 1:   # missing machine code: NaN, xgboost's "missing"
                 self.full_model.fit(X, y, ["task"] * len(rows))
 
     def _features(self, point: Any) -> np.ndarray | None:
@@ -283,7 +265,7 @@ class Tuner:
         """Machine-code features of the candidates not seen yet, compiled in the measurer's build workers
         (isolated: a compiler crash or hang costs that candidate its features, nothing else)."""
         todo = [k for k in dict.fromkeys(keys) if k not in self._asm]
-        if not self._uses_machine_code:         # the machine-code part stays missing (NaN)
+        if self.opts.rerank_pool <= 1:          # re-ranking off: the machine-code part stays missing (NaN)
             self._asm.update((k, np.full(len(ASM_FEATURE_NAMES), np.nan)) for k in todo)
             return
         for k, v in zip(todo, self.measurer.machine_code(todo) if todo else []):
@@ -302,13 +284,8 @@ class Tuner:
         return self._with_machine_code(self.space.key(point), self._features(point))
 
     def _rerank(self, points: list[Any], n: int) -> list[Any]:
-        """The n points the full model ranks best (compiling each), or with the proxy the n fastest at
-        the smaller sizes; the rest may be proposed again."""
-        if len(points) > n and self.proxy_params is not None:
-            secs = self.measurer.proxy_times([self.space.key(p) for p in points], self.proxy_params)
-            order = np.argsort([s if s is not None else np.inf for s in secs], kind="stable")
-            chosen, rest = [points[i] for i in order[:n]], [points[i] for i in order[n:]]
-        elif len(points) <= n or not getattr(self.full_model, "can_rank", False):
+        """The n points the full model ranks best (compiling each); the rest may be proposed again."""
+        if len(points) <= n or not getattr(self.full_model, "can_rank", False):
             chosen, rest = points[:n], points[n:]
         else:
             self._compile_features([self.space.key(p) for p in points])
@@ -483,8 +460,7 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
          sa_options: SAOptions | None = None, baselines: tuple[str, ...] = BASELINES,
          threads: int | None = None, gpu_options: Any = None, time_budget: float | None = None,
          seeds: bool = True, model_params: XGBParams | None = None,
-         propose_time_factor: float = PROPOSE_TIME_FACTOR, rerank_pool: int = RERANK_POOL,
-         rerank: str = "model") -> TuneResult:
+         propose_time_factor: float = PROPOSE_TIME_FACTOR, rerank_pool: int = RERANK_POOL) -> TuneResult:
     """Tune a SCoP's schedule for `target` at the given sizes; see TuneResult.
 
     trials: measurements in total for this task (with resume, those already in the database count).
@@ -497,15 +473,10 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     propose_time_factor: a round may anneal this many times as long as measuring its batch took.
     rerank_pool: the explorer proposes this many points per measured one; they are compiled and the
     machine-code model keeps the best (default 1: no re-ranking, the explorer's choice is measured).
-    rerank: "model" (the machine-code model, above) or "proxy": with rerank_pool > 1, the pool is built and
-    timed at every size divided by 4 (inputs.proxy_params; outputs not checked) and the fastest are
-    measured for real; kernels without size parameters fall back to "model".
     timeout: seconds allowed to build and to run one candidate (default 20). The database (a path or a
     Database; default: the per-user cache) receives every measurement as soon as it is made."""
     if strategy not in ("model", "random"):
         raise ValueError(f"strategy must be 'model' or 'random', not {strategy!r}")
-    if rerank not in ("model", "proxy"):
-        raise ValueError(f"rerank must be 'model' or 'proxy', not {rerank!r}")
     target = {"gpu": "cuda"}.get(target, target)
     if target == "cuda":
         from polyopt.search.gpu import require_gpu
@@ -527,7 +498,7 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     opts = TuneOptions(trials=trials, batch_size=batch_size, strategy=strategy, seed=seed, transfer=transfer,
                        resume=resume, baselines=baselines, measure=mopts, sa=sa_options or CPU_SA, seeds=seeds,
                        xgb=model_params or XGBParams(), propose_time_factor=propose_time_factor,
-                       rerank_pool=rerank_pool, rerank=rerank)
+                       rerank_pool=rerank_pool)
     with _tuning_session(db) as database:
         return Tuner(scop, target, params, database, opts, progress=progress).run()
 
