@@ -186,6 +186,11 @@ class TuneOptions:
     seeds: bool = True                  # model strategy: structured seed points first (search/seeds.py)
     propose_time_factor: float = PROPOSE_TIME_FACTOR   # annealing time per round / the round's measuring time
     rerank_pool: int = RERANK_POOL      # points proposed per measured one, re-ranked on machine code (1: off)
+    time_budget: float | None = None    # seconds of tuning; then it stops after the measurement in progress
+
+
+class _TimeUp(Exception):
+    """The tuning's time budget is spent (raised after a recorded measurement, caught by Tuner.run)."""
 
 
 class Tuner:
@@ -215,6 +220,7 @@ class Tuner:
         self.state = _State()
         self.baseline_times: dict[str, float] = {}
         self._seeds: list[Any] | None = None
+        self._deadline = math.inf           # time.monotonic() when the time budget runs out (set by run)
 
     # --- model --------------------------------------------------------------------------------------
     def _make_models(self) -> tuple[Any, Any]:
@@ -390,6 +396,8 @@ class Tuner:
         def done(i: int, res: MeasureResult) -> None:
             self._record(cands[i], res, feats[i])
             self._note(cands[i], int(res.error), res.median, res.message, feats[i])
+            if time.monotonic() >= self._deadline:
+                raise _TimeUp           # recorded: the rest of the batch is not measured
         self.measurer.measure(cands, on_result=done)
 
     def _measure_baselines(self) -> None:
@@ -418,12 +426,14 @@ class Tuner:
 
     def run(self) -> TuneResult:
         start = time.time()
+        if self.opts.time_budget is not None:
+            self._deadline = time.monotonic() + self.opts.time_budget
         interrupted = False
         self._load_previous()
         try:
             self._measure_baselines()
             self._refit()
-            while len(self.state.history) < self.opts.trials:
+            while len(self.state.history) < self.opts.trials and time.monotonic() < self._deadline:
                 stop_point()
                 left = self.opts.trials - len(self.state.history)
                 points = self._propose(min(self.opts.batch_size, left))
@@ -436,6 +446,9 @@ class Tuner:
                 spent = time.perf_counter() - t0
                 self.explorer.with_time_budget(max(MIN_ROUND_BUDGET, self.opts.propose_time_factor * spent))
                 self._refit()
+        except _TimeUp:
+            log.info("time budget of %g s spent: stopping after %d measurements", self.opts.time_budget,
+                     len(self.state.history))
         except KeyboardInterrupt:
             interrupted = True
             log.warning("tuning interrupted: keeping %d measurements", len(self.state.history))
@@ -465,9 +478,11 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
 
     trials: measurements in total for this task (with resume, those already in the database count).
     threads: CPU threads of the measured kernels (default: every core); part of the record key.
+    time_budget: stop tuning after this many seconds (the measurement in progress finishes; everything
+    measured is kept), even if fewer than `trials` were measured.
     target "cuda": tunes the GPU mapping on the current CUDA device (polyopt.search.gpu; gpu_options: a
-    GpuMeasureOptions; time_budget: stop after this many seconds); raises BackendUnavailableError at once
-    when pycuda or a GPU is missing. batch_size 8 is a good choice there.
+    GpuMeasureOptions); raises BackendUnavailableError at once when pycuda or a GPU is missing.
+    batch_size 8 is a good choice there.
     seeds: with strategy "model", measure structured seed points (search/seeds.py) in the first rounds.
     model_params: the CPU cost model's XGBoost settings (default XGBParams(); prior_scale=0: no analytic prior).
     propose_time_factor: a round may anneal this many times as long as measuring its batch took.
@@ -477,6 +492,8 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     Database; default: the per-user cache) receives every measurement as soon as it is made."""
     if strategy not in ("model", "random"):
         raise ValueError(f"strategy must be 'model' or 'random', not {strategy!r}")
+    if time_budget is not None and not time_budget > 0:
+        raise ValueError(f"time_budget must be a positive number of seconds, not {time_budget!r}")
     target = {"gpu": "cuda"}.get(target, target)
     if target == "cuda":
         from polyopt.search.gpu import require_gpu
@@ -498,7 +515,7 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     opts = TuneOptions(trials=trials, batch_size=batch_size, strategy=strategy, seed=seed, transfer=transfer,
                        resume=resume, baselines=baselines, measure=mopts, sa=sa_options or CPU_SA, seeds=seeds,
                        xgb=model_params or XGBParams(), propose_time_factor=propose_time_factor,
-                       rerank_pool=rerank_pool)
+                       rerank_pool=rerank_pool, time_budget=time_budget)
     with _tuning_session(db) as database:
         return Tuner(scop, target, params, database, opts, progress=progress).run()
 

@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--timeout", type=float, default=None, help="seconds to build / to run one candidate")
+    p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                   help="stop tuning after this many seconds, even before --trials (the measurement in progress "
+                        "finishes; everything measured is kept)")
     p.add_argument("--no-transfer", action="store_true", help="do not start from other kernels' records")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads of the measured kernels (default: every core; part of the record key)")
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         result = tune(scop, args.device, params, trials=args.trials, db=args.db, seed=args.seed,
                       strategy=args.strategy, batch_size=args.batch_size, transfer=not args.no_transfer,
                       timeout=args.timeout, resume=args.resume, progress=bar.update if bar else None,
-                      threads=args.threads)
+                      threads=args.threads, time_budget=args.time_budget)
     finally:
         if bar is not None:
             bar.stop()
