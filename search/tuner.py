@@ -240,7 +240,7 @@ class Tuner:
         (or thread counts) when there are at least min_sibling_records of them, else other kernels'
         (at least min_transfer_records). Other kernels' records are not mixed in with this kernel's: on
         the benchmark kernels a model of 96 records at a quarter of the sizes ranked full-size candidates
-        at 0.735 alone and 0.662 with the other kernels' records added (results/search_xsize_2026-11-27.md)."""
+        at 0.74 alone and 0.66 with the other kernels' records added (results/search_xsize_2026-11-27.md)."""
         mine = (self.scop.fingerprint, params_key(self.params), self.threads)
         recs = [r for r in self.db.records(target=self.target_fp)
                 if r.feature_version == FEATURE_VERSION and len(r.features) == len(record_feature_names())
