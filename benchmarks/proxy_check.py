@@ -12,7 +12,7 @@ repeats until 20 ms. Prints, per kernel, the pairwise ranking accuracy
 (beyond the measurement noise), and the seconds spent compiling. With --fit, also the accuracy of the
 tuner's cost model trained on those proxy timings (features of the loop nests at the small sizes, 32 of the
 records or all of them) and ranking the candidates at the real sizes: what a kernel's records at other sizes
-give the tuner's transfer (tuner._transfer_records).
+could give a transfer model (tried in the tuner and reverted: benchmarks/results/search_xsize_2026-11-27.md).
 """
 from __future__ import annotations
 

@@ -3,8 +3,8 @@
 Two cost models, as in the GPU tuner: the explorer anneals on a model of the loop-nest features (no
 compile); with rerank_pool > 1 (off by default, see RERANK_POOL) it proposes rerank_pool x batch points,
 those are compiled to machine code (asm_features) and re-ranked by a second model that sees both parts,
-and the best batch is measured. Both are refit after every round and both start from a transfer model:
-of this kernel's records at other sizes when the database has enough of them, else of other kernels'.
+and the best batch is measured. Both are refit after every round and both start from a transfer model
+of other kernels' records.
 
 Every measurement is committed to the database as soon as it is done, so a killed tuning loses at most
 the candidate in flight, and a resumed one never measures a candidate twice. Ctrl-C (or SIGTERM) stops
@@ -182,8 +182,7 @@ class TuneOptions:
     measure: MeasureOptions = field(default_factory=MeasureOptions)
     sa: SAOptions = field(default_factory=lambda: CPU_SA)
     xgb: XGBParams = field(default_factory=XGBParams)
-    min_transfer_records: int = 64      # other kernels' records needed for a transfer model
-    min_sibling_records: int = 32       # this kernel's records at other sizes needed (they are used alone)
+    min_transfer_records: int = 64
     seeds: bool = True                  # model strategy: structured seed points first (search/seeds.py)
     propose_time_factor: float = PROPOSE_TIME_FACTOR   # annealing time per round / the round's measuring time
     rerank_pool: int = RERANK_POOL      # points proposed per measured one, re-ranked on machine code (1: off)
@@ -235,26 +234,12 @@ class Tuner:
     def _xgb(self) -> XGBParams:
         return cpu_model_params(self.opts.xgb)
 
-    def _transfer_records(self) -> tuple[list[TuningRecord], str]:
-        """The records the base models learn from, and what they are: this kernel's records at other sizes
-        (or thread counts) when there are at least min_sibling_records of them, else other kernels'
-        (at least min_transfer_records). Other kernels' records are not mixed in with this kernel's: on
-        the benchmark kernels a model of 96 records at a quarter of the sizes ranked full-size candidates
-        at 0.74 alone and 0.66 with the other kernels' records added (results/search_xsize_2026-11-27.md)."""
-        mine = (self.scop.fingerprint, params_key(self.params), self.threads)
-        recs = [r for r in self.db.records(target=self.target_fp)
-                if r.feature_version == FEATURE_VERSION and len(r.features) == len(record_feature_names())
-                and (r.workload, r.params, r.threads) != mine]
-        siblings = [r for r in recs if r.workload == self.scop.fingerprint]
-        if len(siblings) >= self.opts.min_sibling_records:
-            return siblings, "this kernel at other sizes"
-        others = [r for r in recs if r.workload != self.scop.fingerprint]
-        return (others, "other kernels") if len(others) >= self.opts.min_transfer_records else ([], "")
-
     def _transfer_models(self) -> tuple[XGBoostCostModel | None, XGBoostCostModel | None]:
-        """Models trained on _transfer_records (same target and feature version), or (None, None)."""
-        recs, source = self._transfer_records()
-        if not recs:
+        """Models trained on this database's records of other workloads (same feature version)."""
+        recs = [r for r in self.db.records(target=self.target_fp)
+                if r.workload != self.scop.fingerprint and r.feature_version == FEATURE_VERSION
+                and len(r.features) == len(record_feature_names())]
+        if len(recs) < self.opts.min_transfer_records:
             return None, None
         X = np.asarray([r.features for r in recs])
         y = np.asarray([1.0 / r.median if r.ok else 0.0 for r in recs])
@@ -265,7 +250,7 @@ class Tuner:
         if self.opts.rerank_pool > 1:       # the re-ranking model is only trained when it is used
             full = XGBoostCostModel(self._xgb(), seed=self.opts.seed)
             full.fit(X, y, groups)
-        log.info("transfer: base models from %d records of %s", len(recs), source)
+        log.info("transfer: base models from %d records of other workloads", len(recs))
         return fast, full
 
     def _refit(self) -> None:

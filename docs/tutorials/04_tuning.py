@@ -11,9 +11,8 @@ of 16 legal candidates, which are compiled and measured (outputs checked against
 the XGBoost ranking model is refit on the measurements, and so on until the trial budget is spent. With
 tune(..., rerank_pool=2) the explorer proposes twice a batch, and a second model that also reads their
 machine code (vector width, flops per load, spills: polyopt.search.asm_features) keeps the best 16. Every measurement goes into a SQLite database
-at once, so tuning can resume, and a model trained on earlier records gives a new tuning a head start
-(transfer): the kernel's own records at other sizes when there are 32 or more (tuning at small sizes first
-pays off: benchmarks/results/search_xsize_2026-11-27.md), else other kernels' records (a few % at most so far).
+at once, so tuning can resume, and a model trained on other kernels' records gives a new kernel a head
+start (transfer; on the benchmark kernels it helps by a few % at most so far).
 tune(..., time_budget=600) (polyopt tune --time-budget 600) stops after ten minutes, whatever the trials.
 
 Ctrl-C (or SIGTERM) stops tuning after the measurement in progress: the result has every measurement so far,

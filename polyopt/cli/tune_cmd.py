@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                    help="stop tuning after this many seconds, even before --trials (the measurement in progress "
                         "finishes; everything measured is kept)")
-    p.add_argument("--no-transfer", action="store_true", help="do not start from earlier records (this kernel's at other sizes, else other kernels')")
+    p.add_argument("--no-transfer", action="store_true", help="do not start from other kernels' records")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads of the measured kernels (default: every core; part of the record key)")
     p.add_argument("--target-device", default="cpu", dest="device", help="cpu (default) or cuda")
