@@ -11,7 +11,7 @@ model the tuner uses (cpu_model_params) trained on the other kernels' records an
 (search_dataset.py --corpus); records count at the current FEATURE_VERSION only (refeaturize.py brings old
 ones up to date). --prior-scale 0 turns the analytic prior off, for the ablation. It also prints the
 accuracy of the analytic estimate alone (the prior, untrained), the figure the trained model must beat:
-on the kept data set 0.645 against the model's 0.640 (loop-nest columns), i.e. across kernels the trees
+on the kept data set 0.651 against the model's 0.640 (loop-nest columns), i.e. across kernels the trees
 add nothing yet (benchmarks/results/search_bench_7k_2026-11-27.md).
 """
 import argparse

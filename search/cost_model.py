@@ -209,10 +209,11 @@ class RandomCostModel:
 
 
 def pairwise_accuracy(scores: np.ndarray, y: np.ndarray, groups: Sequence[str] | None = None) -> float:
-    """Fraction of pairs (same group, different y) that the scores order like y."""
+    """Fraction of pairs (same group, different y) that the scores order like y; a pair the scores tie
+    counts half (as in AUC: a model that cannot tell two candidates apart is guessing)."""
     scores, y = np.asarray(scores, dtype=np.float64), np.asarray(y, dtype=np.float64)
     g = np.asarray(list(groups)) if groups is not None else np.zeros(len(y))
-    good = total = 0
+    good, total = 0.0, 0
     for name in np.unique(g):
         idx = np.flatnonzero(g == name)
         s, t = scores[idx], y[idx]
@@ -220,5 +221,5 @@ def pairwise_accuracy(scores: np.ndarray, y: np.ndarray, groups: Sequence[str] |
         dt = np.sign(t[:, None] - t[None, :])
         mask = np.triu(dt != 0, 1)
         total += int(mask.sum())
-        good += int(((ds == dt) & mask).sum())
+        good += float(((ds == dt) & mask).sum()) + 0.5 * float(((ds == 0) & mask).sum())
     return good / total if total else float("nan")

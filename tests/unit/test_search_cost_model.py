@@ -85,3 +85,12 @@ def test_transfer_adds_the_base_models_learned_part_not_its_prior_again():
     new = XGBoostCostModel(params, seed=0, base=base)
     assert np.allclose(new.predict(X[:10]), new.prior(X[:10]) + base.learned(X[:10]))
     assert np.allclose(base.predict(X[:10]), base.prior(X[:10]) + base.learned(X[:10]))
+
+
+def test_pairwise_accuracy_counts_a_tie_in_the_scores_half():
+    y = np.array([1.0, 2.0, 3.0])
+    assert pairwise_accuracy(np.array([1.0, 2.0, 3.0]), y) == 1.0
+    assert pairwise_accuracy(np.array([3.0, 2.0, 1.0]), y) == 0.0
+    assert pairwise_accuracy(np.zeros(3), y) == 0.5                  # no information: a coin flip
+    assert pairwise_accuracy(np.array([1.0, 1.0, 3.0]), y) == (0.5 + 1 + 1) / 3
+    assert np.isnan(pairwise_accuracy(np.array([1.0, 2.0]), np.array([5.0, 5.0])))   # equal y: no pair to count
