@@ -113,7 +113,6 @@ class SearchSpace:
                 trace.append(Join(info.path))
                 joins += 1
                 sched = sched2
-            node = backend.schedule_tree(sched)
             sites.append(Site(info.path, joins, _band_extents(sched, info.path, self.params),
                               _arrays_of(self.scop, info.statements)))
         knobs: list[Knob] = []
