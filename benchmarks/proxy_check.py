@@ -28,16 +28,6 @@ from bench_search import KERNELS, load_records
 DEFAULT_DB = __file__.rsplit("/", 1)[0] + "/data/random_bench_v8_seed100.jsonl.gz"
 
 
-def ranking_accuracy(score: np.ndarray, y: np.ndarray, min_ratio: float = 1.0) -> float:
-    """Fraction of pairs with different y (and y's ratio above min_ratio) that score orders like y;
-    a tie in score counts half."""
-    s, t = np.asarray(score, float), np.asarray(y, float)
-    ds, dt = np.sign(s[:, None] - s[None, :]), np.sign(t[:, None] - t[None, :])
-    hi, lo = np.maximum(t[:, None], t[None, :]), np.minimum(t[:, None], t[None, :])
-    mask = np.triu((dt != 0) & ((hi > lo * min_ratio) | (lo <= 0)), 1)
-    return float((((ds == dt) & mask).sum() + 0.5 * ((ds == 0) & mask).sum()) / max(mask.sum(), 1))
-
-
 def proxy_params(params: dict[str, int], divisor: int) -> dict[str, int]:
     """Every size divided by divisor, at least 8 (never above the real size)."""
     return {p: min(int(v), max(8, round(int(v) / divisor))) for p, v in params.items()}
@@ -67,6 +57,7 @@ def main() -> None:
     ap.add_argument("--fit", action="store_true", help="also train the cost model on the proxy timings")
     args = ap.parse_args()
     from polyopt.cli.common import load_scop
+    from polyopt.search.cost_model import pairwise_accuracy
     from polyopt.search.features import ANALYTIC_COST, FEATURE_VERSION, feature_names
     from polyopt.search.inputs import measure_inputs
 
@@ -86,8 +77,8 @@ def main() -> None:
         y = np.array([1.0 / r.median for r in recs])
         est = np.array([-r.features[col] if r.feature_version == FEATURE_VERSION and r.features else 0.0
                         for r in recs])
-        row = [ranking_accuracy(-proxy, y), ranking_accuracy(-proxy, y, 1.1),
-               ranking_accuracy(est, y), ranking_accuracy(est, y, 1.1)]
+        row = [pairwise_accuracy(-proxy, y), pairwise_accuracy(-proxy, y, min_ratio=1.1),
+               pairwise_accuracy(est, y), pairwise_accuracy(est, y, min_ratio=1.1)]
         line = (f"{k:10s} {len(recs):3d} candidates at {small}: proxy {row[0]:.3f} (pairs >10% apart {row[1]:.3f}),"
                 f" analytic estimate {row[2]:.3f} ({row[3]:.3f})")
         if args.fit:
@@ -105,7 +96,7 @@ def fitted_accuracy(scop, recs, small: dict[str, int], proxy: np.ndarray, y: np.
     """Accuracy at the real sizes of the tuner's cost model trained on the proxy timings: on 32 records
     (mean of 5 draws) and on all of them."""
     from polyopt.search import backend
-    from polyopt.search.cost_model import XGBoostCostModel
+    from polyopt.search.cost_model import XGBoostCostModel, pairwise_accuracy
     from polyopt.search.features import extract, n_features
     from polyopt.search.tuner import cpu_model_params
 
@@ -119,7 +110,7 @@ def fitted_accuracy(scop, recs, small: dict[str, int], proxy: np.ndarray, y: np.
             pick = np.random.default_rng(d).permutation(len(recs))[:n]
             model = XGBoostCostModel(cpu_model_params(), seed=0)
             model.fit(small_x[pick], 1.0 / proxy[pick], ["proxy"] * n)
-            acc.append(ranking_accuracy(model.predict(full_x), y))
+            acc.append(pairwise_accuracy(model.predict(full_x), y))
         out.append(float(np.mean(acc)))
     return out
 

@@ -208,9 +208,12 @@ class RandomCostModel:
         return self._rng.random(len(X))
 
 
-def pairwise_accuracy(scores: np.ndarray, y: np.ndarray, groups: Sequence[str] | None = None) -> float:
+def pairwise_accuracy(scores: np.ndarray, y: np.ndarray, groups: Sequence[str] | None = None,
+                      min_ratio: float = 1.0) -> float:
     """Fraction of pairs (same group, different y) that the scores order like y; a pair the scores tie
-    counts half (as in AUC: a model that cannot tell two candidates apart is guessing)."""
+    counts half (as in AUC: a model that cannot tell two candidates apart is guessing). min_ratio > 1:
+    only pairs whose larger y exceeds min_ratio x the smaller (or the smaller is 0), i.e. pairs apart by
+    more than the measurement noise."""
     scores, y = np.asarray(scores, dtype=np.float64), np.asarray(y, dtype=np.float64)
     g = np.asarray(list(groups)) if groups is not None else np.zeros(len(y))
     good, total = 0.0, 0
@@ -219,7 +222,8 @@ def pairwise_accuracy(scores: np.ndarray, y: np.ndarray, groups: Sequence[str] |
         s, t = scores[idx], y[idx]
         ds = np.sign(s[:, None] - s[None, :])
         dt = np.sign(t[:, None] - t[None, :])
-        mask = np.triu(dt != 0, 1)
+        hi, lo = np.maximum(t[:, None], t[None, :]), np.minimum(t[:, None], t[None, :])
+        mask = np.triu((dt != 0) & ((hi > lo * min_ratio) | (lo <= 0)), 1)
         total += int(mask.sum())
         good += float(((ds == dt) & mask).sum()) + 0.5 * float(((ds == 0) & mask).sum())
     return good / total if total else float("nan")

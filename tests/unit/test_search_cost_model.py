@@ -94,3 +94,6 @@ def test_pairwise_accuracy_counts_a_tie_in_the_scores_half():
     assert pairwise_accuracy(np.zeros(3), y) == 0.5                  # no information: a coin flip
     assert pairwise_accuracy(np.array([1.0, 1.0, 3.0]), y) == (0.5 + 1 + 1) / 3
     assert np.isnan(pairwise_accuracy(np.array([1.0, 2.0]), np.array([5.0, 5.0])))   # equal y: no pair to count
+    y = np.array([1.0, 1.05, 2.0])                                   # only (1, 2) and (1.05, 2) are 10% apart
+    assert pairwise_accuracy(np.array([2.0, 1.0, 3.0]), y, min_ratio=1.1) == 1.0
+    assert pairwise_accuracy(np.array([2.0, 1.0, 3.0]), y) == 2 / 3
