@@ -478,8 +478,8 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
 
     trials: measurements in total for this task (with resume, those already in the database count).
     threads: CPU threads of the measured kernels (default: every core); part of the record key.
-    time_budget: stop tuning after this many seconds (the measurement in progress finishes; everything
-    measured is kept), even if fewer than `trials` were measured.
+    time_budget: stop tuning after this many seconds, even if fewer than `trials` were measured; everything
+    measured is kept. On the CPU the measurement in progress finishes; with "cuda" the batch in progress.
     target "cuda": tunes the GPU mapping on the current CUDA device (polyopt.search.gpu; gpu_options: a
     GpuMeasureOptions); raises BackendUnavailableError at once when pycuda or a GPU is missing.
     batch_size 8 is a good choice there.
