@@ -131,17 +131,29 @@ def build_loop_ast(scop: Scop, schedule: isl.Schedule,
             raise CodegenError(f"parameter values {dict(param_values)} violate the assumptions "
                                f"{scop.context}")
     prefix = iterator_prefix(scop)
+    ctx = schedule.get_ctx()
+    limit = ctx.get_max_operations()
+    ctx.set_max_operations(MAX_AST_OPERATIONS)
+    ctx.reset_operations()
     try:
         build = isl.AstBuild.from_context(context).set_iterators(_iterator_ids(prefix))
         root = build.node_from_schedule(_tag_marks(schedule.intersect_domain(scop.domain)))
-    except isl.Error as e:  # pragma: no cover - isl reports internal problems this way
+    except isl.Error as e:
+        if "quota" in str(e).lower() or "operations" in str(e).lower():
+            raise CodegenError(f"generating the loop AST took more than {MAX_AST_OPERATIONS:.0e} isl operations: "
+                               f"the schedule asks for too many separated pieces of loops; "
+                               f"hint: fewer `separate` options or fewer tiled members") from e
         raise CodegenError(f"while generating the loop AST: {e}") from e
+    finally:
+        ctx.set_max_operations(limit)
+        ctx.reset_operations()
     body = _convert(root, (), prefix)
     values = tuple((p, int(param_values[p])) for p in scop.params) if param_values else ()
     return LoopProgram(scop, body, values, schedule.to_str())
 
 
 MAX_LOOP_DEPTH = 64
+MAX_AST_OPERATIONS = 100_000_000   # about half a minute of isl work: a bound, so that no schedule hangs a build
 
 
 def iterator_prefix(scop: Scop) -> str:

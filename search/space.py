@@ -5,7 +5,9 @@ tuning sites (for the original schedule, perfectly nested single loops are first
 Knobs per site: member permutation (only the legal ones), cache-level tile size per member (favouring
 divisors of the extent), register-level tile size per member, vectorized member of the innermost band
 (none / innermost / second innermost) with or without reassociation, unroll factor of the innermost
-loop, parallel member of the outer band, separation of full tiles, and packing (Promote) per array.
+loop, parallel member of the outer band, separation of full tiles, guard-free loops (isl's `separate` on the
+innermost loop or on every point loop), distribution of the innermost loop over its statements (where the
+site's loops lead down to several statements), and packing (Promote) per array.
 
 A point is (base index, knob values); it maps to a Candidate whose trace is built step by step on the
 real schedule (paths of inner bands are read from the schedule after each step). Points whose candidate
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 TILE_SIZES = (8, 16, 32, 64, 128, 256)
 REG_SIZES = (1, 2, 4, 8)
 UNROLL = (1, 2, 4, 8)
+SEP_LOOPS = ("none", "innermost", "point")   # isl `separate` on no loop / the innermost / every point loop
 MAX_PERM_MEMBERS = 4
 
 
@@ -55,6 +58,7 @@ class Site:
     joins: int                      # Join records that merged single loops into this band
     extents: tuple[int, ...]
     arrays: tuple[str, ...]
+    fissionable: bool = False       # a chain of loops down to several statements (Fission applies)
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,8 @@ class SearchSpace:
                 joins += 1
                 sched = sched2
             sites.append(Site(info.path, joins, _band_extents(sched, info.path, self.params),
-                              _arrays_of(self.scop, info.statements)))
+                              _arrays_of(self.scop, info.statements),
+                              fissionable=len(info.statements) > 1 and _chain_to_statements(sched, info.path)))
         knobs: list[Knob] = []
         for k, site in enumerate(sites):
             knobs += self._site_knobs(base, k, site, sites)
@@ -135,6 +140,10 @@ class SearchSpace:
                 Knob(f"s{k}.reassoc", (False, True)), Knob(f"s{k}.unroll", UNROLL),
                 Knob(f"s{k}.parallel", (-1,) + tuple(range(min(n, 2)))),
                 Knob(f"s{k}.separate", (False, True))]
+        if self.target == "cpu":
+            out.append(Knob(f"s{k}.sep_loops", SEP_LOOPS, (2.0, 1.0, 1.0)))
+            if site.fissionable:
+                out.append(Knob(f"s{k}.fission", (False, True)))
         if self.packing:
             out += [Knob(f"s{k}.pack.{a}", (False, True)) for a in site.arrays]
         return out
@@ -283,6 +292,17 @@ def _outer_bands(sched: Any) -> list[Any]:
         if not any(o.path == info.path[:len(o.path)] and o.path != info.path for o in infos):
             out.append(info)
     return out
+
+
+def _chain_to_statements(sched: Any, path: tuple[int, ...]) -> bool:
+    """Whether only bands and marks lie between the band at `path` and its statements."""
+    node = sched.node(path)
+    while node.get_type() != isl.schedule_node_type.leaf:
+        if node.get_type() not in (isl.schedule_node_type.band, isl.schedule_node_type.mark) \
+                or node.n_children() != 1:
+            return False
+        node = node.child(0)
+    return True
 
 
 def _band_extents(sched: Any, path: tuple[int, ...], params: Mapping[str, int]) -> tuple[int, ...]:

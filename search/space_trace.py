@@ -16,8 +16,8 @@ from typing import Any, Hashable, Mapping, Sequence
 
 from polyopt.dataflow import dependences
 from polyopt.model import Scop
-from polyopt.transforms import (Candidate, Parallel, Permute, Promote, SeparateFullTiles, Tile, Unroll,
-                                Vectorize, apply_candidate, apply_transform)
+from polyopt.transforms import (Candidate, Fission, Parallel, Permute, Promote, Separate, SeparateFullTiles,
+                                Split, Tile, Unroll, Vectorize, apply_candidate, apply_transform)
 
 
 PrefixCache = dict  # (base, trace prefix) -> Schedule, or the exception that step raised;
@@ -112,12 +112,49 @@ def _site(b: _Builder, k: int, site: Any, v: Mapping[str, Hashable]) -> None:
         for key, on in v.items():
             if key.startswith(f"s{k}.pack.") and on:
                 b.step(Promote(p + (0,), key.split(".", 2)[2]))
+    _fission_and_separation(b, k, p + (0,) if tiled else p, v)
     par = int(v[f"s{k}.parallel"])  # type: ignore[arg-type]
     if par >= 0:
         vec = str(v[f"s{k}.vec"])
         if not tiled and vec != "none" and par >= _vec_dim(vec, n):
             raise _invalid("the parallel loop would be inside the vector loop")
         b.step(Parallel(p, par))
+
+
+def _fission_and_separation(b: _Builder, k: int, point: tuple[int, ...], v: Mapping[str, Hashable]) -> None:
+    """Distribute the innermost loop over its statements (s.fission), and isl's `separate` on the
+    innermost loop(s) or on every loop from the point band down (s.sep_loops)."""
+    fission = bool(v.get(f"s{k}.fission", False))
+    sep = str(v.get(f"s{k}.sep_loops", "none"))
+    if fission or sep == "innermost":
+        q = _innermost_band(b.sched, point)
+        n = b.sched.node(q).band_n_member()
+        if n > 1:
+            b.step(Split(q, n - 1))
+            q = q + (0,)
+        targets = [q]
+        if fission:
+            b.step(Fission(q))
+            targets = [q + (i, 0) for i in range(b.sched.node(q).n_children())]
+        if sep == "innermost":
+            for t in targets:
+                b.step(Separate(t))
+    if sep == "point":
+        b.step(Separate(point))
+
+
+def _innermost_band(sched: Any, path: tuple[int, ...]) -> tuple[int, ...]:
+    """The last band of the chain of single-child bands (marks skipped) that starts at `path`."""
+    import islpy as isl
+
+    while True:
+        node = sched.node(path)
+        if node.n_children() != 1:
+            return path
+        below = sched.node(path + (0,))
+        if below.get_type() != isl.schedule_node_type.band:
+            return path
+        path = path + (0,)
 
 
 def _vec_dim(vec: str, n: int) -> int:

@@ -8,6 +8,7 @@ from polyopt.transforms.records import (
     TRANSFORMS,
     Candidate,
     Distribute,
+    Fission,
     Fuse,
     GpuMap,
     InvalidTransformError,
@@ -15,6 +16,7 @@ from polyopt.transforms.records import (
     Parallel,
     Permute,
     Promote,
+    Separate,
     SeparateFullTiles,
     Skew,
     Split,
@@ -31,8 +33,8 @@ from polyopt.transforms.records import (
 )
 
 __all__ = [
-    "BASES", "GPU_TARGETS", "TRANSFORMS", "Candidate", "Distribute", "Fuse", "GpuMap", "InvalidTransformError",
-    "Join", "Parallel", "Permute", "Promote", "SeparateFullTiles", "Skew", "Split", "StripMine", "Tile",
+    "BASES", "GPU_TARGETS", "TRANSFORMS", "Candidate", "Distribute", "Fission", "Fuse", "GpuMap", "InvalidTransformError",
+    "Join", "Parallel", "Permute", "Promote", "Separate", "SeparateFullTiles", "Skew", "Split", "StripMine", "Tile",
     "Transform", "Unroll", "UnrollAndJam", "Vectorize", "Wavefront", "apply_candidate", "apply_transform",
     "base_schedule", "describe", "isl_schedule_options", "transform_from_dict", "transform_to_dict",
 ]

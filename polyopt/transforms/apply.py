@@ -13,7 +13,8 @@ import islpy as isl
 
 from polyopt import schedule_ir as ir
 from polyopt.dataflow import Dependences, dependences
-from polyopt.legality import check_legal, check_parallel, check_permutable
+from polyopt.errors import IllegalTransformError
+from polyopt.legality import check_legal, check_parallel, check_permutable, example
 from polyopt.model import Scop
 from polyopt.schedule_tree import Path, Schedule
 from polyopt.transforms import records as R
@@ -24,7 +25,8 @@ _VERBS = {"tile": "tiling", "permute": "permuting", "split": "splitting", "join"
           "fuse": "fusing the children of", "distribute": "distributing", "skew": "skewing",
           "wavefront": "wavefronting", "strip_mine": "strip-mining", "unroll": "unrolling",
           "unroll_and_jam": "unroll-and-jamming", "parallel": "parallelizing", "vectorize": "vectorizing",
-          "separate_full_tiles": "separating full tiles of", "promote": "promoting an array at",
+          "separate_full_tiles": "separating full tiles of", "separate": "separating the loops of",
+          "fission": "distributing over its statements", "promote": "promoting an array at",
           "gpu_map": "mapping to the GPU"}
 
 
@@ -68,9 +70,12 @@ def apply_transform(sched: Schedule, t: R.Transform, deps: Dependences | None = 
 #   where all tile coordinates agree the point loops see the original distances. Loops below the band keep
 #   their parallelism: (tile, point) determines x, so the same pairs of instances share their prefix.
 # - Parallel, Vectorize, GpuMap: a mark on a loop whose own check (check_parallel) ran; order unchanged.
-# - Unroll, SeparateFullTiles, Promote: AST options and marks; the execution order is unchanged.
+# - Unroll, SeparateFullTiles, Separate, Promote: AST options and marks; the execution order is unchanged.
+# - Split, Join: the same loops, grouped into bands differently; the execution order is unchanged.
+# - Fission: only instances that share every loop above the distributed ones change their order, and
+#   _fission orders the statements so that every dependence between such instances stays forward.
 SETTLED_WITHOUT_FULL_CHECK = (R.Tile, R.Parallel, R.Vectorize, R.GpuMap, R.Unroll, R.SeparateFullTiles,
-                              R.Promote)
+                              R.Separate, R.Fission, R.Split, R.Join, R.Promote)
 
 
 def _stage(sched: Schedule, t: R.Transform) -> str:
@@ -271,6 +276,84 @@ def _separate(s: Schedule, t: R.SeparateFullTiles, deps: Dependences, stage: str
     return node.band_set_ast_build_options(options).get_schedule()
 
 
+def _separate_loops(s: Schedule, t: R.Separate, deps: Dependences, stage: str) -> isl.Schedule:
+    _band(s, t.band, stage)
+    separate = isl.UnionSet("{ separate[x] }")
+
+    def visit(node: isl.ScheduleNode) -> isl.ScheduleNode:
+        if node.get_type() == isl.schedule_node_type.band and node.band_get_ast_build_options().is_empty():
+            node = node.band_set_ast_build_options(separate)
+        return _subtree_children(node, visit)
+
+    return visit(_above_marks(s.node(t.band))).get_schedule()
+
+
+def _subtree_children(node: isl.ScheduleNode, visit: Callable[[isl.ScheduleNode], isl.ScheduleNode]) \
+        -> isl.ScheduleNode:
+    for i in range(node.n_children()):
+        node = visit(node.child(i)).parent()
+    return node
+
+
+def _above_marks(node: isl.ScheduleNode) -> isl.ScheduleNode:
+    """The topmost of the marks directly above a node (the node itself when there is none)."""
+    while node.has_parent() and node.parent().get_type() == isl.schedule_node_type.mark:
+        node = node.parent()
+    return node
+
+
+def _fission(s: Schedule, t: R.Fission, deps: Dependences, stage: str, *, checked: bool = True) -> isl.Schedule:
+    """checked=False keeps the statements in source order without looking at the dependences (for tests
+    that force a refused step through)."""
+    top = _above_marks(_band(s, t.band, stage))
+    below = top
+    while below.get_type() != isl.schedule_node_type.leaf:
+        if below.get_type() not in (isl.schedule_node_type.band, isl.schedule_node_type.mark) \
+                or below.n_children() != 1:
+            raise InvalidTransformError(f"{stage}: only a chain of loops down to the statements can be "
+                                        f"distributed (found a {below.get_type()} below)")
+        below = below.child(0)
+    sets: list[isl.Set] = []
+    top.get_domain().foreach_set(sets.append)
+    if len(sets) < 2:
+        raise InvalidTransformError(f"{stage}: a single statement, nothing to distribute")
+    order = _fission_order(s.scop, sets, top.get_prefix_schedule_union_map(), deps if checked else None, stage)
+    filters = isl.UnionSetList.alloc(top.get_ctx(), len(order))
+    for st in order:
+        filters = filters.add(isl.UnionSet.from_set(st))
+    return top.insert_sequence(filters).get_schedule()
+
+
+def _fission_order(scop: Scop, sets: list[isl.Set], prefix: isl.UnionMap, deps: Dependences | None,
+                   stage: str) -> list[isl.Set]:
+    """The statements in an order that keeps every dependence between instances with the same prefix
+    (the loops above) forward: a topological order, source order among the free ones."""
+    same = prefix.apply_range(prefix.reverse())
+    source_order = {st.name: k for k, st in enumerate(scop.statements)}
+    names = sorted((st.get_tuple_name() for st in sets), key=lambda n: (source_order.get(n, len(source_order)), n))
+    edges: dict[tuple[str, str], isl.Map] = {}
+
+    def add(m: isl.Map) -> None:
+        a, b = m.get_tuple_name(isl.dim_type.in_), m.get_tuple_name(isl.dim_type.out)
+        if a != b and a in names and b in names and not m.is_empty():
+            edges[(a, b)] = m
+    if deps is not None:
+        deps.all.intersect(same).foreach_map(add)
+    out: list[str] = []
+    while len(out) < len(names):
+        rest = [n for n in names if n not in out]
+        free = [b for b in rest if not any((a, b) in edges for a in rest)]
+        if not free:
+            a, b = next((a, b) for (a, b) in sorted(edges) if a in rest and b in rest)
+            raise IllegalTransformError(
+                f"{stage}: {a} and {b} depend on each other inside these loops (a cycle of dependences; "
+                f"e.g. {example(edges[(a, b)])}), so they cannot be distributed",
+                dependence=str(edges[(a, b)]), source=a, sink=b)
+        out.append(free[0])
+    by_name = {st.get_tuple_name(): st for st in sets}
+    return [by_name[n] for n in out]
+
+
 def full_tile_isolation(node: isl.ScheduleNode, domain: isl.UnionSet, inner: int, stage: str) \
         -> isl.UnionSet:
     """isl AST build options isolating the band's iterations whose `inner` innermost loops below run
@@ -403,5 +486,6 @@ _APPLY: dict[type, Callable[[Schedule, object, Dependences, str], isl.Schedule]]
     R.Tile: _tile, R.Permute: _permute, R.Split: _split, R.Join: _join, R.Fuse: _fuse,
     R.Distribute: _distribute, R.Skew: _skew, R.Wavefront: _wavefront, R.StripMine: _strip_mine,
     R.Unroll: _unroll, R.UnrollAndJam: _unroll_and_jam, R.Parallel: _parallel, R.Vectorize: _vectorize,
-    R.SeparateFullTiles: _separate, R.Promote: _promote, R.GpuMap: _gpu_map,
+    R.SeparateFullTiles: _separate, R.Separate: _separate_loops, R.Fission: _fission, R.Promote: _promote,
+    R.GpuMap: _gpu_map,
 }  # type: ignore[dict-item]

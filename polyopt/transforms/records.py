@@ -164,6 +164,27 @@ class SeparateFullTiles:
 
 
 @dataclass(frozen=True)
+class Separate:
+    """Ask the AST generator to split every loop of the band at `band` and of the bands below it (isl
+    option `separate`) wherever the set of statements or the bounds of the loops inside change, so that
+    no guard is left inside those loops (more code, simpler loops; never changes the order)."""
+
+    band: Path
+    op: ClassVar[str] = "separate"
+
+
+@dataclass(frozen=True)
+class Fission:
+    """Distribute the loops at `band` (a band or mark with a single chain of bands and marks below it,
+    down to several statements) over its statements: one copy of those loops per statement, in an
+    order that the dependences between them at this depth allow (source order among the free ones).
+    Refused when the statements depend on each other both ways there."""
+
+    band: Path
+    op: ClassVar[str] = "fission"
+
+
+@dataclass(frozen=True)
 class Promote:
     """Mark "promote:<array>" above the band: backends copy the array's footprint into a local
     buffer there (a copy: legal w.r.t. dependences)."""
@@ -184,9 +205,10 @@ class GpuMap:
 
 
 Transform = (Tile | Permute | Split | Join | Fuse | Distribute | Skew | Wavefront | StripMine | Unroll
-             | UnrollAndJam | Parallel | Vectorize | SeparateFullTiles | Promote | GpuMap)
+             | UnrollAndJam | Parallel | Vectorize | SeparateFullTiles | Separate | Fission | Promote | GpuMap)
 TRANSFORMS: tuple[type, ...] = (Tile, Permute, Split, Join, Fuse, Distribute, Skew, Wavefront, StripMine,
-                                Unroll, UnrollAndJam, Parallel, Vectorize, SeparateFullTiles, Promote, GpuMap)
+                                Unroll, UnrollAndJam, Parallel, Vectorize, SeparateFullTiles, Separate, Fission,
+                                Promote, GpuMap)
 _BY_OP: dict[str, type] = {t.op: t for t in TRANSFORMS}  # type: ignore[attr-defined]
 
 

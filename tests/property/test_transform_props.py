@@ -21,7 +21,7 @@ from polyopt.interpret import make_inputs, poison_outputs, run_schedule
 from polyopt.legality import violations
 from polyopt.schedule_tree import Schedule
 from polyopt.transforms import records as R
-from polyopt.transforms.apply import _APPLY
+from polyopt.transforms.apply import _APPLY, _fission
 from polyopt.transforms.bases import base_schedule
 
 SUITE = {"gemm": {"ni": 5, "nj": 4, "nk": 6}, "jacobi-1d": {"tsteps": 3, "n": 9},
@@ -93,7 +93,7 @@ def _transform(draw, sched: Schedule, scop) -> R.Transform:
     infos = sched.band_infos()
     seqs = _sequences(sched)
     kinds = ["tile", "permute", "skew", "wavefront", "strip", "unroll", "uaj", "parallel", "vectorize",
-             "join", "split", "distribute", "separate", "promote"] + (["fuse"] * 2 if seqs else [])
+             "join", "split", "distribute", "separate", "separate_loops", "fission", "promote"] + (["fuse"] * 2 if seqs else [])
     kind = draw(st.sampled_from(kinds))
     if kind == "fuse":
         p = draw(st.sampled_from(seqs))
@@ -130,17 +130,24 @@ def _transform(draw, sched: Schedule, scop) -> R.Transform:
         return R.Distribute(p)
     if kind == "separate":
         return R.SeparateFullTiles(p)
+    if kind == "separate_loops":
+        return R.Separate(p)
+    if kind == "fission":
+        return R.Fission(p)
     arrays = sorted({a.array for s in scop.statements if s.name in b.statements for a in s.reads + s.writes})
     return R.Promote(p, draw(st.sampled_from(arrays)))
 
 
-ORDER_OPS = (R.Permute, R.Skew, R.Fuse, R.Wavefront, R.UnrollAndJam)
+ORDER_OPS = (R.Permute, R.Skew, R.Fuse, R.Wavefront, R.UnrollAndJam, R.Fission)
 REJECTED: list[str] = []
 
 
 def _check_rejection_is_real(scop, params, sched: Schedule, t: R.Transform) -> None:
     """A refused order-changing step: forced, it changes results or reverses a dependence."""
-    forced = _APPLY[type(t)](sched, t, dependences(scop), "")
+    if isinstance(t, R.Fission):
+        forced = _fission(sched, t, dependences(scop), "", checked=False)
+    else:
+        forced = _APPLY[type(t)](sched, t, dependences(scop), "")
     smap = forced.get_map().intersect_domain(scop.domain)
     backwards = dependences(scop).all.intersect(smap.lex_ge_union_map(smap))
     if not backwards.is_empty():

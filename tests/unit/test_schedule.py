@@ -10,12 +10,16 @@ import pytest
 from polyopt import kernels
 from polyopt.errors import IllegalTransformError
 from polyopt.frontend.c_frontend import from_c
+from polyopt.codegen.c_printer import print_c
+from polyopt.codegen.loop_ast import build_loop_ast
 from polyopt.interpret import make_inputs, poison_outputs, run_schedule
+from polyopt.legality import violations
 from polyopt.schedule_tree import Schedule
 from polyopt.transforms import (
     TRANSFORMS,
     Candidate,
     Distribute,
+    Fission,
     Fuse,
     GpuMap,
     InvalidTransformError,
@@ -23,6 +27,7 @@ from polyopt.transforms import (
     Parallel,
     Permute,
     Promote,
+    Separate,
     SeparateFullTiles,
     Skew,
     Split,
@@ -32,6 +37,7 @@ from polyopt.transforms import (
     UnrollAndJam,
     Vectorize,
     Wavefront,
+    apply_transform,
     base_schedule,
     isl_schedule_options,
     transform_from_dict,
@@ -84,7 +90,8 @@ def test_every_record_round_trips_through_json():
     records = [Tile((0,), (32, 8)), Permute((0, 1), (1, 0)), Split((0,), 1), Join((0,)), Fuse((0,), 0, 2, 1),
                Distribute((0,)), Skew((0,), 1, (1, 0)), Wavefront((0,), 2), StripMine((0,), 0, 4),
                Unroll((0,), 1, 4), UnrollAndJam((0,), 0, 2), Parallel((0,), 1), Vectorize((0,), 1, True),
-               SeparateFullTiles((0,)), Promote((0,), "A"), GpuMap((0,), 0, "block.x")]
+               SeparateFullTiles((0,)), Separate((0,)), Fission((0, 0)), Promote((0,), "A"),
+               GpuMap((0,), 0, "block.x")]
     assert {type(r) for r in records} == set(TRANSFORMS)
     for r in records:
         assert transform_from_dict(transform_to_dict(r)) == r
@@ -165,3 +172,93 @@ def test_invalid_records_are_refused(gemm):
             Candidate("isl", (t,)).apply(gemm)
         assert isinstance(e.value, InvalidTransformError)
         assert "while" in str(e.value)
+
+
+JACOBI_SMALL = {"tsteps": 3, "n": 9}
+
+
+def test_fission_distributes_the_innermost_loop_of_a_skewed_stencil():
+    scop = suite_scop("jacobi-2d")
+    trace = (Tile((0,), (2, 4, 4)), Split((0, 0), 2), Fission((0, 0, 0)))
+    s = Candidate("pluto", trace).apply(scop)
+    seq = s.node((0, 0, 0))
+    assert seq.get_type() == isl.schedule_node_type.sequence
+    assert [s.statements_at((0, 0, 0, k, 0)) for k in range(seq.n_children())] == [("S0",), ("S1",)]
+    assert not violations(scop, s)
+    ref = _run(scop, Schedule.original(scop), JACOBI_SMALL)
+    out = _run(scop, s, JACOBI_SMALL)
+    assert _same(ref, out) and not np.isnan(out["A"]).any()
+
+
+def test_fission_refuses_statements_that_depend_on_each_other_both_ways():
+    # isl fuses both sweeps into one band (shifted): distributing it would run every A update first
+    scop = from_c("""
+void k(int t, int n, double A[n][n], double B[n][n]) {
+#pragma scop
+  for (int s = 0; s < t; s++) {
+    for (int i = 1; i < n - 1; i++)
+      for (int j = 1; j < n - 1; j++)
+        A[i][j] = A[i - 1][j - 1] + 0.5 * B[i + 1][j + 1];
+    for (int i = 1; i < n - 1; i++)
+      for (int j = 1; j < n - 1; j++)
+        B[i][j] = B[i][j] * 0.25 + A[i - 1][j + 1];
+  }
+#pragma endscop
+}
+""")
+    with pytest.raises(IllegalTransformError, match="depend on each other") as e:
+        Candidate("isl", (Fission((0,)),)).apply(scop)
+    assert {e.value.source, e.value.sink} == {"S0", "S1"}
+    with pytest.raises(InvalidTransformError, match="single statement"):
+        Candidate("original", (Fission((0, 0, 1, 0, 0)),)).apply(suite_scop("gemm"))
+    with pytest.raises(InvalidTransformError, match="chain of loops"):
+        Candidate("original", (Fission((0,)),)).apply(suite_scop("gemm"))
+
+
+def test_fission_orders_the_statements_by_their_dependences():
+    # S1[i] reads A[i + 1] before S0[i + 1] overwrites it; S0 shifted by one, both share loop p (S1[p]
+    # first): distributed, S1's copy of the loop must come first although S0 comes first in the source
+    scop = from_c("""
+void k(int n, double A[n], double B[n], double C[n]) {
+#pragma scop
+  for (int i = 0; i < n - 1; i++) {
+    A[i] = C[i] * 2.0;
+    B[i] = A[i + 1] + 1.0;
+  }
+#pragma endscop
+}
+""")
+    shifted = Schedule.from_string(scop, '{ domain: "%s", child: { schedule: "[n] -> [{ S0[i] -> [(i - 1)]; '
+                                   'S1[i] -> [(i)] }, { S0[i] -> [(1)]; S1[i] -> [(0)] }]" } }' % scop.domain)
+    assert not violations(scop, shifted)
+    s = apply_transform(apply_transform(shifted, Split((0,), 1)), Fission((0, 0)))
+    assert [s.statements_at((0, 0, k, 0)) for k in range(2)] == [("S1",), ("S0",)]
+    assert not violations(scop, s)
+    params = {"n": 7}
+    assert _same(_run(scop, Schedule.original(scop), params), _run(scop, s, params))
+
+
+def test_separate_hoists_the_guards_out_of_the_loops():
+    scop = suite_scop("jacobi-2d")
+    plain = Candidate("polly").apply(scop)
+    separated = Candidate("polly", (Separate((0,)),)).apply(scop)
+    params = {"tsteps": 4, "n": 12}
+    c_plain = print_c(build_loop_ast(scop, plain.tree, params))
+    c_sep = print_c(build_loop_ast(scop, separated.tree, params))
+    assert c_plain.count("if (") > 0 and c_sep.count("if (") < c_plain.count("if (")
+    assert plain.map().is_equal(separated.map())
+    assert _same(_run(scop, plain, params), _run(scop, separated, params))
+
+
+def test_a_loop_ast_that_needs_too_much_isl_work_is_a_clear_error(monkeypatch):
+    import polyopt.codegen.loop_ast as loop_ast
+    from polyopt.errors import CodegenError
+
+    scop = suite_scop("heat-3d")
+    s = Candidate("polly", (Tile((0,), (4, 8, 8, 16)), Separate((0,)))).apply(scop)
+    monkeypatch.setattr(loop_ast, "MAX_AST_OPERATIONS", 1000)
+    with pytest.raises(CodegenError, match="isl operations"):
+        build_loop_ast(scop, s.tree, {"tsteps": 20, "n": 30})
+    assert s.tree.get_ctx().get_max_operations() == 0          # the limit is lifted again afterwards
+    monkeypatch.undo()
+    assert build_loop_ast(scop, s.tree, {"tsteps": 20, "n": 30}).body

@@ -64,3 +64,35 @@ def test_fast_legality_agrees_with_checking_every_step():
         verdicts = [(fast.is_legal(p), slow.is_legal(p)) for p in points]
         assert all(a == b for a, b in verdicts), [p for p, (a, b) in zip(points, verdicts) if a != b]
         assert all(fast.verify(p) for p in points if fast.is_legal(p)) and fast.fast_legality
+
+
+@pytest.mark.parametrize("knobs", [{"fission": True}, {"fission": True, "sep_loops": "innermost"},
+                                   {"sep_loops": "point"}, {"tile0": 8, "tile1": 8, "tile2": 16, "fission": True}])
+def test_fission_and_separation_points_compile_and_compute_the_same(knobs):
+    """Distributing the innermost loop of the skewed jacobi-2d band and separating its loops: legal points
+    whose LLVM kernels give the original's results (outputs poisoned with NaN first)."""
+    from polyopt import kernels
+    from polyopt.frontend.c_frontend import from_c
+    from polyopt.search import backend
+    from polyopt.search.inputs import measure_inputs, poison_outputs
+
+    scop = from_c(str(kernels.get("jacobi-2d").c_path))
+    params = {"tsteps": 5, "n": 30}
+    space = SearchSpace(scop, params, bases=("pluto",))
+    names = [k.name for k in space.bases[0].knobs]
+    assert "s0.fission" in names and "s0.sep_loops" in names
+    point = (0, tuple(knobs.get(k.name.split(".", 1)[1], k.choices[0]) for k in space.bases[0].knobs))
+    assert space.is_legal(point) and space.verify(point)
+    ops = [t.op for t in space.candidate(point).trace]
+    assert ("fission" in ops) == ("fission" in knobs) and ("separate" in ops) == ("sep_loops" in knobs)
+
+    def run(schedule):
+        args = poison_outputs(scop, measure_inputs(scop, params, 3))
+        backend.call_kernel(backend.compile_kernel(scop, schedule, "cpu", params, threads=1), args)
+        return args
+
+    ref = run(backend.apply(scop, Candidate("original")))
+    out = run(space.schedule(point))
+    for name in ("A", "B"):
+        assert not np.isnan(out[name]).any()
+        np.testing.assert_allclose(out[name], ref[name], rtol=1e-12)
