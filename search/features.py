@@ -20,7 +20,9 @@ Every value goes through log2(x + 1).
 
 A tuning record stores record_feature_names(): these loop-nest features, then the machine-code features of
 asm_features (what LLVM made of the nest; they need a compile). FEATURE_VERSION numbers that layout and
-changes whenever a layout or a meaning changes in either part (v8: the machine-code part was added).
+changes whenever a layout or a meaning changes in either part (v8: the machine-code part was added; v9: the
+innermost loop no longer counts as vectorizable when a guard inside it tests its iterator, or when another
+statement in it writes what this one reads a few iterations later, or the other way round).
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ from polyopt import expr as X
 from polyopt.codegen.loop_ast import LoopProgram
 from polyopt.model import Scop
 from polyopt.search.inputs import array_shape
-from polyopt.search.loopinfo import Leaf, body_flops, dim_coefficients, eval_expr, leaves
+from polyopt.search.loopinfo import Leaf, LoopLevel, body_flops, dim_coefficients, eval_expr, leaves
 
-FEATURE_VERSION = 8
+FEATURE_VERSION = 9
 MAX_DEPTH = 10
 MAX_ACCESSES = 4
 CACHE_LINE = 64
@@ -57,7 +59,8 @@ _TOTALS = ("flops", "bytes", "intensity", "n_loops", "n_sites", "depth", "work_p
 # Analytic estimate (cycles per flop of the dominant statement; ANALYTIC_COST, the cost model's prior):
 # compute at VECTOR_LANES flops per cycle when the effective innermost loop (after LLVM's full unrolling
 # of short loops: effective_inner) can vectorize (unit or zero strides, no short flow dependence it
-# carries, and no reduction unless a vectorize:reassoc mark around it allows reassociation), else 1, and
+# carries, within the statement or between two statements fused in it, no guard inside it that tests
+# its iterator, and no reduction unless a vectorize:reassoc mark around it allows reassociation), else 1, and
 # no faster than the recurrence's chain_latency per iteration over the accumulators when it is a scalar
 # reduction; memory:
 # loads from L1 (every access, vectorized or not), and the traffic into L1, L2 and L3 (the sliding-window
@@ -298,9 +301,11 @@ def _totals(program: LoopProgram, sites: list[Leaf], main: Leaf, shapes: dict[st
         inner_extent = lv.extent
         reduction = float(bool(strides) and strides[0] == 0.0 and lv.extent > 1)
         reassoc = any("vectorize:reassoc" in outer.loop.annotations for outer in main.loops)
-        carried = carried_read(program, main, effective_inner(main))
+        k = effective_inner(main)
+        carried = carried_read(program, main, k)
         vectorizable = float(inner_stride <= 1.0 and (not reduction or reassoc) and lv.extent >= 4
-                             and carried is None)
+                             and carried is None and not varying_guard(main, k)
+                             and not carried_between_statements(program, main, k, sites))
     compute = 1.0 / (VECTOR_LANES if vectorizable else 1.0)
     if reduction and not vectorizable:      # each iteration waits for the previous one's result
         target, value = program.instance(main.call)
@@ -324,14 +329,20 @@ def carried_read(program: LoopProgram, leaf: Leaf, k: int) -> X.Access | None:
     neither vectorizes nor overlaps its iterations. Only uniform pairs count (same iterator
     coefficients; a constant offset), as in stencils. None when there is no such read."""
     target, value = program.instance(leaf.call)
-    env = dict(leaf.env)
-    coefs = [dim_coefficients(target, lv.loop.iterator, env) for lv in leaf.loops]
-    step = [c * leaf.loops[k].loop.step for c in coefs[k]]
+    return _short_carried_read(target, value, leaf.loops, k, dict(leaf.env))
+
+
+def _short_carried_read(target: X.Access, value: X.Expr, loops: tuple[LoopLevel, ...], k: int,
+                        env: Mapping[str, float]) -> X.Access | None:
+    """A read in `value` of the element that `target` was written at 1 to VECTOR_LANES-1 iterations of
+    loops[k] earlier (uniform pairs only; see carried_read)."""
+    coefs = [dim_coefficients(target, lv.loop.iterator, env) for lv in loops]
+    step = [c * loops[k].loop.step for c in coefs[k]]
     written = [eval_expr(i, env) for i in target.indices]
     for read in X.accesses(value):
         if read.array != target.array or len(read.indices) != len(target.indices):
             continue
-        if any(dim_coefficients(read, lv.loop.iterator, env) != c for lv, c in zip(leaf.loops, coefs)):
+        if any(dim_coefficients(read, lv.loop.iterator, env) != c for lv, c in zip(loops, coefs)):
             continue
         offset = [eval_expr(i, env) - w for i, w in zip(read.indices, written)]
         ratios = {o / c for o, c in zip(offset, step) if c}
@@ -341,6 +352,32 @@ def carried_read(program: LoopProgram, leaf: Leaf, k: int) -> X.Access | None:
         if back == int(back) and -VECTOR_LANES < back < 0:
             return read
     return None
+
+
+def varying_guard(leaf: Leaf, k: int) -> bool:
+    """Whether an `if` inside loop k of the leaf tests the iterator of loop k or of a loop inside it.
+    LLVM hoists an invariant test out of the loop (unswitching), not this one, and the loop vectorizes
+    badly if at all: heat-3d's skewed band, with such guards around its two statements, ran 3x slower
+    than with the guards separated out of the loops (isl's `separate`)."""
+    inner = {lv.loop.iterator for lv in leaf.loops[k:]}
+    return any(depth > k and bool(names & inner) for depth, names in leaf.guards)
+
+
+def carried_between_statements(program: LoopProgram, leaf: Leaf, k: int, sites: list[Leaf]) -> bool:
+    """Whether loop k of the leaf also runs another statement, and one of the two reads what the other
+    wrote 1 to VECTOR_LANES-1 iterations of loop k earlier (the other loops fixed). LLVM does not vectorize
+    such a fused loop (a dependence that prevents store-to-load forwarding): jacobi-2d's two sweeps, skewed
+    and fused into one loop, ran 3x slower than with that loop distributed over them (Fission)."""
+    loop = leaf.loops[k].loop
+    others = [lf for lf in sites if lf.call != leaf.call and len(lf.loops) > k and lf.loops[k].loop is loop]
+    for other in others:
+        env = {**dict(other.env), **dict(leaf.env)}
+        for writer, reader in ((leaf, other), (other, leaf)):
+            target, _ = program.instance(writer.call)
+            _, value = program.instance(reader.call)
+            if _short_carried_read(target, value, leaf.loops[:k + 1], k, env) is not None:
+                return True
+    return False
 
 
 def carries_flow_dependence(program: LoopProgram, leaf: Leaf, k: int) -> bool:

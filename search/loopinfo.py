@@ -71,6 +71,7 @@ class Leaf:
     call: StatementCall
     loops: tuple[LoopLevel, ...]
     env: tuple[tuple[str, float], ...]   # iterators at the middle of their ranges, plus parameters
+    guards: tuple[tuple[int, frozenset[str]], ...] = ()   # enclosing ifs: (loops around it, its variables)
 
     @property
     def instances(self) -> float:
@@ -83,10 +84,14 @@ class Leaf:
 def leaves(program: LoopProgram) -> Iterator[Leaf]:
     """Every statement call with its enclosing loops, extents evaluated at mid-range of outer loops."""
     env = {k: float(v) for k, v in program.params.items()}
-    yield from _walk(program.body, (), env)
+    yield from _walk(program.body, (), env, ())
 
 
-def _walk(nodes: tuple[LoopNode, ...], loops: tuple[LoopLevel, ...], env: dict[str, float]) -> Iterator[Leaf]:
+Guards = tuple[tuple[int, frozenset[str]], ...]
+
+
+def _walk(nodes: tuple[LoopNode, ...], loops: tuple[LoopLevel, ...], env: dict[str, float],
+          guards: Guards) -> Iterator[Leaf]:
     for n in nodes:
         if isinstance(n, For):
             start = eval_expr(n.init, env)
@@ -96,14 +101,15 @@ def _walk(nodes: tuple[LoopNode, ...], loops: tuple[LoopLevel, ...], env: dict[s
                 hi = upper_bound(n.cond, n.iterator, {**env, n.iterator: start})
                 extent = max(0.0, (hi - start) // max(1, n.step) + 1)
             mid = start + n.step * ((max(extent, 1.0) - 1) // 2)
-            yield from _walk(n.body, loops + (LoopLevel(n, extent, start),), {**env, n.iterator: mid})
+            yield from _walk(n.body, loops + (LoopLevel(n, extent, start),), {**env, n.iterator: mid}, guards)
         elif isinstance(n, If):
-            yield from _walk(n.then, loops, env)
-            yield from _walk(n.orelse, loops, env)
+            inner = guards + ((len(loops), frozenset(X.free_vars(n.cond))),)
+            yield from _walk(n.then, loops, env, inner)
+            yield from _walk(n.orelse, loops, env, inner)
         elif isinstance(n, Mark):
-            yield from _walk(n.body, loops, env)
+            yield from _walk(n.body, loops, env, guards)
         elif isinstance(n, StatementCall):
-            yield Leaf(n, loops, tuple(sorted(env.items())))
+            yield Leaf(n, loops, tuple(sorted(env.items())), guards)
 
 
 def body_flops(value: X.Expr) -> int:

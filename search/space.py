@@ -141,9 +141,9 @@ class SearchSpace:
                 Knob(f"s{k}.parallel", (-1,) + tuple(range(min(n, 2)))),
                 Knob(f"s{k}.separate", (False, True))]
         if self.target == "cpu":
-            out.append(Knob(f"s{k}.sep_loops", SEP_LOOPS, (2.0, 1.0, 1.0)))
+            out.append(Knob(f"s{k}.sep_loops", SEP_LOOPS, (4.0, 1.0, 1.0)))
             if site.fissionable:
-                out.append(Knob(f"s{k}.fission", (False, True)))
+                out.append(Knob(f"s{k}.fission", (False, True), (3.0, 1.0)))
         if self.packing:
             out += [Knob(f"s{k}.pack.{a}", (False, True)) for a in site.arrays]
         return out

@@ -112,7 +112,7 @@ def _site(b: _Builder, k: int, site: Any, v: Mapping[str, Hashable]) -> None:
         for key, on in v.items():
             if key.startswith(f"s{k}.pack.") and on:
                 b.step(Promote(p + (0,), key.split(".", 2)[2]))
-    _fission_and_separation(b, k, p + (0,) if tiled else p, v)
+    _fission_and_separation(b, k, p + (0,) if tiled else p, v, register_tiled=tiled and any(r > 1 for r in reg))
     par = int(v[f"s{k}.parallel"])  # type: ignore[arg-type]
     if par >= 0:
         vec = str(v[f"s{k}.vec"])
@@ -121,11 +121,16 @@ def _site(b: _Builder, k: int, site: Any, v: Mapping[str, Hashable]) -> None:
         b.step(Parallel(p, par))
 
 
-def _fission_and_separation(b: _Builder, k: int, point: tuple[int, ...], v: Mapping[str, Hashable]) -> None:
+def _fission_and_separation(b: _Builder, k: int, point: tuple[int, ...], v: Mapping[str, Hashable], *,
+                            register_tiled: bool) -> None:
     """Distribute the innermost loop over its statements (s.fission), and isl's `separate` on the
-    innermost loop(s) or on every loop from the point band down (s.sep_loops)."""
+    innermost loop(s) or on every loop from the point band down (s.sep_loops). Fission is for the long
+    innermost loop of a fused band (skewed stencils); inside a register tile, whose short loops LLVM
+    unrolls anyway, it only adds code, so it is refused there."""
     fission = bool(v.get(f"s{k}.fission", False))
     sep = str(v.get(f"s{k}.sep_loops", "none"))
+    if fission and register_tiled:
+        raise _invalid("fission inside a register tile")
     if fission or sep == "innermost":
         q = _innermost_band(b.sched, point)
         n = b.sched.node(q).band_n_member()

@@ -264,3 +264,22 @@ def test_inner_loop_carrying_a_flow_dependence_is_not_vectorizable():
         assert carries_flow_dependence(prog, main, effective_inner(main)) is carried
         assert not carries_flow_dependence(prog, main, 0)     # t: no subscript moves with it
         assert _raw(extract(prog), "total.inner_vectorizable") == (0.0 if carried else 1.0)
+
+
+@pytest.mark.parametrize("kernel,fixed", [("jacobi-2d", ("fission",)), ("heat-3d", ("separate",))])
+def test_fused_or_guarded_inner_loop_is_not_vectorizable_until_distributed_or_separated(kernel, fixed):
+    """The skewed band of jacobi-2d fuses both sweeps in its innermost loop: one statement reads what the
+    other wrote an iteration earlier (LLVM refuses to vectorize it); heat-3d's band keeps guards on the
+    innermost iterator inside the loop. Fission, and isl's `separate`, give loops that vectorize."""
+    from polyopt.cli.common import load_scop
+    from polyopt.transforms import Fission, Separate, Split
+
+    scop = load_scop(f"suite:{kernel}")
+    sizes = {"tsteps": 4, "n": 40}
+    n = len(scop.statements[0].iterators)
+    plain = Candidate("pluto")
+    fixes = {"fission": (Split((0,), n - 1), Fission((0, 0))), "separate": (Separate((0,)),)}
+    done = plain.then(*[t for f in fixed for t in fixes[f]])
+    for cand, expected in ((plain, 0.0), (done, 1.0)):
+        prog = backend.loop_program(scop, cand.apply(scop), sizes)
+        assert _raw(extract(prog), "total.inner_vectorizable") == expected, cand
