@@ -95,26 +95,29 @@ print("   skew then interchange:", skewed)
 check(sh, skewed, shift, A=rng.random((N, N)))
 
 # ---------------------------------------------------------------------------------------------------
-print("\n== 4. a time-skewed stencil: distribute its inner loop again (fission), hoist the guards (separate)")
+print("\n== 4. a time-skewed stencil: distribute its fused inner loop (fission), hoist the guards (separate)")
 
 
-def jacobi_1d(N: int, A: "float64[N]", B: "float64[N]"):
-    for t in range(8):
+def jacobi_2d(N: int, A: "float64[N, N]", B: "float64[N, N]"):
+    for t in range(4):
         for i in range(1, N - 1):
-            B[i] = (A[i - 1] + A[i] + A[i + 1]) / 3.0
+            for j in range(1, N - 1):
+                B[i, j] = 0.2 * (A[i, j] + A[i, j - 1] + A[i, j + 1] + A[i + 1, j] + A[i - 1, j])
         for i in range(1, N - 1):
-            A[i] = (B[i - 1] + B[i] + B[i + 1]) / 3.0
+            for j in range(1, N - 1):
+                A[i, j] = 0.2 * (B[i, j] + B[i, j - 1] + B[i, j + 1] + B[i + 1, j] + B[i - 1, j])
 
 
-jac = polyopt.from_python(jacobi_1d)
-# The `pluto` base skews the two sweeps into one band (t, 2t + i) and fuses them: every iteration of the
-# inner loop updates B[i] and then A[i - 1]. That fused loop reads in one iteration what the previous one
-# stored, and LLVM does not vectorize it. Fission gives each statement its own copy of the inner loop (in
-# an order the dependences inside the loop allow; refused when they go both ways); Separate asks the
-# code generator for loops without guards inside.
+jac = polyopt.from_python(jacobi_2d)
+# The `pluto` base skews the two sweeps into one band (t, 2t + i, 2t + j) and fuses them: every iteration
+# of the inner loop updates B[i][j] and then A[i - 1][j - 1]. That fused loop reads in one iteration what
+# the previous one stored, and LLVM does not vectorize it (3x slower at 800 x 800). Fission gives each
+# statement its own copy of the innermost loop (in an order the dependences inside the loop allow; refused
+# when they go both ways); Separate asks the code generator for loops without guards inside.
 skewed = Candidate("pluto")
 print("   pluto's band:", skewed.apply(jac).bands())
-split = skewed.then(Split((0,), 1), Fission((0, 0)), Separate((0,)))
-print("   inner loops after split, fission, separate:\n" + "\n".join(
-    "      " + line for line in polyopt.compile(jac, split).c_source.splitlines() if "for (" in line))
-check(jac, split, jacobi_1d, A=rng.random(N), B=np.zeros(N))
+split = skewed.then(Split((0,), 2), Fission((0, 0)), Separate((0,)))
+print("   innermost loops after split, fission, separate:\n" + "\n".join(
+    "      " + line.strip() for line in polyopt.compile(jac, split).c_source.splitlines() if "for (long c2" in line))
+M = 12 if SMALL else 200
+check(jac, split, jacobi_2d, A=rng.random((M, M)), B=np.zeros((M, M)))
