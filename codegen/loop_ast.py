@@ -153,7 +153,9 @@ def build_loop_ast(scop: Scop, schedule: isl.Schedule,
 
 
 MAX_LOOP_DEPTH = 64
-MAX_AST_OPERATIONS = 100_000_000   # about half a minute of isl work: a bound, so that no schedule hangs a build
+# A bound on the isl work an AST build may do (tens of seconds of it). isl counts only part of its work: a
+# heat-3d tiling took 37 s under the bound (benchmarks/results/search_fission_2026-11-27.md).
+MAX_AST_OPERATIONS = 100_000_000
 
 
 def iterator_prefix(scop: Scop) -> str:

@@ -103,6 +103,15 @@ def node_at(tree: isl.Schedule, path: Path) -> isl.ScheduleNode:
     return node
 
 
+def chain_end(node: isl.ScheduleNode) -> isl.ScheduleNode:
+    """The first node at or below `node` that is not a band or mark with a single child: the leaf when
+    only loops (and marks) lie between `node` and its statements."""
+    while node.get_type() in (isl.schedule_node_type.band, isl.schedule_node_type.mark) \
+            and node.n_children() == 1:
+        node = node.child(0)
+    return node
+
+
 def _skip(n: isl.ScheduleNode) -> isl.ScheduleNode:
     while n.get_type() == isl.schedule_node_type.mark:
         n = n.child(0)

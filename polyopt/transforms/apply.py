@@ -16,7 +16,7 @@ from polyopt.dataflow import Dependences, dependences
 from polyopt.errors import IllegalTransformError
 from polyopt.legality import check_legal, check_parallel, check_permutable, example
 from polyopt.model import Scop
-from polyopt.schedule_tree import Path, Schedule
+from polyopt.schedule_tree import Path, Schedule, chain_end
 from polyopt.transforms import records as R
 from polyopt.transforms.bases import base_schedule
 from polyopt.transforms.records import InvalidTransformError
@@ -306,13 +306,10 @@ def _fission(s: Schedule, t: R.Fission, deps: Dependences, stage: str, *, checke
     """checked=False keeps the statements in source order without looking at the dependences (for tests
     that force a refused step through)."""
     top = _above_marks(_band(s, t.band, stage))
-    below = top
-    while below.get_type() != isl.schedule_node_type.leaf:
-        if below.get_type() not in (isl.schedule_node_type.band, isl.schedule_node_type.mark) \
-                or below.n_children() != 1:
-            raise InvalidTransformError(f"{stage}: only a chain of loops down to the statements can be "
-                                        f"distributed (found a {below.get_type()} below)")
-        below = below.child(0)
+    below = chain_end(top)
+    if below.get_type() != isl.schedule_node_type.leaf:
+        raise InvalidTransformError(f"{stage}: only a chain of loops down to the statements can be "
+                                    f"distributed (found a {below.get_type()} below)")
     sets: list[isl.Set] = []
     top.get_domain().foreach_set(sets.append)
     if len(sets) < 2:
@@ -359,12 +356,9 @@ def full_tile_isolation(node: isl.ScheduleNode, domain: isl.UnionSet, inner: int
     """isl AST build options isolating the band's iterations whose `inner` innermost loops below run
     their full (largest) extent; the rest is generated once ("atomic"). The subtree below the band
     must be a chain of bands and marks down to one leaf."""
-    leaf = node.child(0)
-    while leaf.get_type() != isl.schedule_node_type.leaf:
-        if leaf.get_type() not in (isl.schedule_node_type.band, isl.schedule_node_type.mark) \
-                or leaf.n_children() != 1:
-            raise InvalidTransformError(f"{stage}: isolating full tiles needs a chain of bands below")
-        leaf = leaf.child(0)
+    leaf = chain_end(node.child(0))
+    if leaf.get_type() != isl.schedule_node_type.leaf:
+        raise InvalidTransformError(f"{stage}: isolating full tiles needs a chain of bands below")
     sets: list[isl.Set] = []
     leaf.get_prefix_schedule_union_map().intersect_domain(domain).range().foreach_set(sets.append)
     n_p, n_b = node.get_schedule_depth(), node.band_n_member()
