@@ -3,7 +3,8 @@
 For every base schedule that builds (original, isl, pluto, polly variants) the outermost bands are the
 tuning sites (for the original schedule, perfectly nested single loops are first joined into one band).
 Knobs per site: member permutation (only the legal ones), cache-level tile size per member (favouring
-divisors of the extent), register-level tile size per member, vectorized member of the innermost band
+divisors of the extent), register-level tile size per member (a power of two, halved until it divides the
+cache tile), vectorized member of the innermost band
 (none / innermost / second innermost) with or without reassociation, unroll factor of the innermost
 loop, parallel member of the outer band, separation of full tiles, guard-free loops (isl's `separate` on the
 innermost loop or on every point loop), distribution of the innermost loop over its statements (where the
@@ -32,7 +33,7 @@ from polyopt.search import backend
 log = logging.getLogger(__name__)
 
 TILE_SIZES = (8, 16, 32, 64, 128, 256)
-REG_SIZES = (1, 2, 4, 8)
+REG_SIZES = (1, 2, 4, 8)   # powers of two: space_trace halves one until it divides its cache tile
 UNROLL = (1, 2, 4, 8)
 SEP_LOOPS = ("none", "innermost", "point")   # isl `separate` on no loop / the innermost / every point loop
 MAX_PERM_MEMBERS = 4

@@ -96,3 +96,18 @@ def test_fission_and_separation_points_compile_and_compute_the_same(knobs):
     for name in ("A", "B"):
         assert not np.isnan(out[name]).any()
         np.testing.assert_allclose(out[name], ref[name], rtol=1e-12)
+
+
+def test_register_tiles_divide_their_cache_tiles():
+    """A register tile size is halved until it divides its cache tile: a partial register tile in every
+    cache tile is slow code, and its nested floors cost isl tens of seconds per loop AST."""
+    import json
+
+    space = SearchSpace(gemm(), {"NI": 64, "NJ": 48, "NK": 40}, bases=("original",))
+    b = space.bases[0]
+    values = {k.name: k.choices[0] for k in b.knobs}
+    values.update({"s0.tile0": 12, "s0.tile1": 16, "s0.tile2": 10, "s0.reg0": 8, "s0.reg1": 8, "s0.reg2": 8})
+    point = (0, tuple(values[k.name] for k in b.knobs))
+    trace = json.loads(space.key(point))["trace"]
+    tiles = [t["sizes"] for t in trace if t["op"] == "tile"]
+    assert tiles == [[12, 16, 10], [4, 8, 2]]
