@@ -22,7 +22,9 @@ A tuning record stores record_feature_names(): these loop-nest features, then th
 asm_features (what LLVM made of the nest; they need a compile). FEATURE_VERSION numbers that layout and
 changes whenever a layout or a meaning changes in either part (v8: the machine-code part was added; v9: the
 innermost loop no longer counts as vectorizable when a guard inside it tests its iterator, or when another
-statement in it writes what this one reads a few iterations later, or the other way round).
+statement in it writes what this one reads a few iterations later, or the other way round; v10: trip and
+instance counts are sampled down the loop nest (loopinfo), no longer evaluated once at mid-range, which
+counted a piece of a tiled triangular nest as if it ran over the whole nest).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from polyopt.model import Scop
 from polyopt.search.inputs import array_shape
 from polyopt.search.loopinfo import Leaf, LoopLevel, body_flops, dim_coefficients, eval_expr, leaves
 
-FEATURE_VERSION = 9
+FEATURE_VERSION = 10
 MAX_DEPTH = 10
 MAX_ACCESSES = 4
 CACHE_LINE = 64
@@ -531,12 +533,34 @@ def extract(program: LoopProgram, *, threads: int | None = None) -> np.ndarray:
     return np.log2(np.abs(vec) + 1.0) * np.sign(vec)
 
 
+COUNT_OPERATIONS = 10_000_000   # isl work allowed for counting a domain exactly (lu at n=700: 0.5 s)
+
+
 def count_flops(scop: Scop, params: Mapping[str, int]) -> float:
-    """Floating-point operations of the untransformed kernel (instances x body operations)."""
+    """Floating-point operations of the kernel (instances x body operations): instance counts exact from
+    isl where counting takes at most COUNT_OPERATIONS, else sampled over the untransformed loops."""
     import islpy as isl
 
     from polyopt.codegen.loop_ast import build_loop_ast
 
+    fixed = isl.Set(f"[{', '.join(scop.params)}] -> {{ : "
+                    + " and ".join(f"{p} = {int(params[p])}" for p in scop.params) + " }") if scop.params else None
+    domain = scop.domain.intersect_params(fixed) if fixed is not None else scop.domain
+    sets: list[isl.Set] = []
+    domain.foreach_set(sets.append)
+    ctx = scop.domain.get_ctx()
+    limit = ctx.get_max_operations()
+    ctx.set_max_operations(COUNT_OPERATIONS)
+    ctx.reset_operations()
+    try:
+        counts = {st.get_tuple_name(): st.count_val().to_python() for st in sets}
+    except (isl.Error, TypeError, ValueError):
+        counts = None       # too many points to count in the budget (or an unbounded set): sample
+    finally:
+        ctx.set_max_operations(limit)
+        ctx.reset_operations()
+    if counts is not None:
+        return float(sum(int(n) * body_flops(scop.statement(name).value) for name, n in counts.items()))
     sched = isl.Schedule.from_domain(scop.domain).insert_partial_schedule(
         isl.MultiUnionPwAff.from_union_map(scop.schedule_map))
     program = build_loop_ast(scop, sched, dict(params))

@@ -283,3 +283,25 @@ def test_fused_or_guarded_inner_loop_is_not_vectorizable_until_distributed_or_se
     for cand, expected in ((plain, 0.0), (done, 1.0)):
         prog = backend.loop_program(scop, cand.apply(scop), sizes)
         assert _raw(extract(prog), "total.inner_vectorizable") == expected, cand
+
+
+@pytest.mark.parametrize("trace", [(), (Permute((0,), (2, 1, 0)), Tile((0,), (1, 10, 32)), Tile((0, 0), (1, 2, 8)))])
+def test_sampled_instance_counts_match_the_domain_of_a_tiled_triangular_nest(trace):
+    """isl splits tiled lu into pieces that each run for a part of the loops above them; mid-range trip
+    counts multiplied each piece's loops as if over the whole nest (36x too many instances at n=700).
+    The sampled counts add up to the statements' exact instance counts."""
+    import islpy as isl
+
+    from polyopt.cli.common import load_scop
+    from polyopt.search.loopinfo import leaves
+
+    scop, params = load_scop("suite:lu"), {"n": 120}
+    program = backend.loop_program(scop, Candidate("polly", trace).apply(scop), params)
+    sampled: dict[str, float] = {}
+    for leaf in leaves(program):
+        sampled[leaf.call.statement] = sampled.get(leaf.call.statement, 0.0) + leaf.instances
+    sets: list = []
+    scop.domain.intersect_params(isl.Set("[n] -> { : n = 120 }")).foreach_set(sets.append)
+    exact = {s.get_tuple_name(): s.count_val().to_python() for s in sets}
+    for name, n in exact.items():
+        assert sampled[name] == pytest.approx(n, rel=0.15), (name, sampled[name], n)
