@@ -401,7 +401,8 @@ class Tuner:
         self.measurer.measure(cands, on_result=done)
 
     def _measure_baselines(self) -> None:
-        """Baseline candidates (original, polly ...): looked up in the database, else measured once."""
+        """Baseline candidates (original, polly ...): looked up in the database, else measured once; a spent
+        time budget stops them too (the baselines not measured yet stay unknown)."""
         known = {r.candidate: r for r in self.db.records(self.scop.fingerprint, self.params, self.target_fp,
                                                          self.threads)}
         for name in self.opts.baselines:
@@ -423,6 +424,8 @@ class Tuner:
             self.state.exclude.add(key)
             self._note(key, int(res.error), res.median, res.message, feats)
             self.baseline_times[name] = res.median
+            if time.monotonic() >= self._deadline:
+                raise _TimeUp
 
     def run(self) -> TuneResult:
         start = time.time()

@@ -52,3 +52,13 @@ def test_cli_time_budget_ends_a_long_tuning(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["best_time"] > 0 and 2 < out["trials"] < 100000 and not out["interrupted"]
     assert time.monotonic() - t0 < 60
+
+
+def test_a_budget_spent_on_the_baselines_stops_before_the_rest(tmp_path):
+    fake = _SlowMeasurer()
+    opts = TuneOptions(trials=50, batch_size=16, strategy="random", seed=0, transfer=False, seeds=False,
+                       baselines=("original", "polly", "pluto", "isl"), measure=MeasureOptions(threads=1),
+                       time_budget=0.05)
+    result = Tuner(gemm(), "cpu", P, Database(tmp_path / "t.db"), opts, measurer=fake).run()
+    assert sum(len(b) for b in fake.batches) == 1                   # one baseline measured, then nothing
+    assert list(result.baselines) == ["original"] and len(result.history) == 1 and not result.interrupted
