@@ -17,6 +17,7 @@ import numpy as np
 
 from polyopt.model import Scop
 from polyopt.search import backend
+from polyopt.search.ast_worker import LoopAstWorker
 from polyopt.search.features import extract, n_features
 
 log = logging.getLogger(__name__)
@@ -26,25 +27,38 @@ class Featurizer:
     """Features of candidates of one (scop, params); None for a candidate that cannot be built."""
 
     def __init__(self, scop: Scop, params: Mapping[str, int], *, threads: int | None = None,
-                 cache_size: int = 20000, structure_cache: bool = True) -> None:
+                 cache_size: int = 20000, structure_cache: bool = True, ast_timeout: float | None = None) -> None:
+        """ast_timeout: generate loop ASTs in a worker process and give up on one after that many seconds
+        (search.ast_worker; the tuner's setting); None: in this process, unbounded."""
         self.scop = scop
         self.params = dict(params)
         self.threads = threads
+        self._worker = LoopAstWorker(scop, params, ast_timeout) if ast_timeout is not None else None
         self._cache: OrderedDict[str, np.ndarray | None] = OrderedDict()
         self._size = cache_size
         self._struct: OrderedDict[Any, Any] | None = OrderedDict() if structure_cache else None
         self.n_built = 0
         self.n_reused = 0
 
+    def close(self) -> None:
+        """Stop the loop-AST worker (if any)."""
+        if self._worker is not None:
+            self._worker.close()
+
+    def _build(self, schedule: Any) -> Any:
+        if self._worker is not None:
+            return self._worker.build(backend.schedule_tree(schedule))
+        return backend.loop_program(self.scop, schedule, self.params)
+
     def program(self, schedule: Any) -> Any:
         """The loop program of a schedule (through the structure cache)."""
         if self._struct is None:
-            return backend.loop_program(self.scop, schedule, self.params)
+            return self._build(schedule)
         tree = backend.schedule_tree(schedule)
         skey, marks = _structure(tree)
         prog = self._struct.get(skey)
         if prog is None:
-            prog = backend.loop_program(self.scop, schedule, self.params)
+            prog = self._build(schedule)
             self._struct[skey] = prog
             if len(self._struct) > 2000:
                 self._struct.popitem(last=False)

@@ -28,6 +28,7 @@ from polyopt.search.cost_model import RandomCostModel, XGBoostCostModel, XGBPara
 from polyopt.search.database import Database, TuningRecord, params_key, versions_json
 from polyopt.search.explorer import SAOptions, SimulatedAnnealing, random_batch
 from polyopt.search.asm_features import ASM_FEATURE_NAMES
+from polyopt.search.ast_worker import AST_TIMEOUT
 from polyopt.search.features import FEATURE_VERSION, count_flops, n_features, record_feature_names
 from polyopt.search.featurize import Featurizer
 from polyopt.search.interrupt import graceful_interrupts, stop_point, stop_requested
@@ -187,6 +188,7 @@ class TuneOptions:
     propose_time_factor: float = PROPOSE_TIME_FACTOR   # annealing time per round / the round's measuring time
     rerank_pool: int = RERANK_POOL      # points proposed per measured one, re-ranked on machine code (1: off)
     time_budget: float | None = None    # seconds of tuning; then it stops after the measurement in progress
+    ast_timeout: float | None = AST_TIMEOUT   # loop ASTs for features built in a worker, cut after this (s)
 
 
 class _TimeUp(Exception):
@@ -208,7 +210,8 @@ class Tuner:
             self.opts = options
         self.flops = count_flops(scop, self.params)
         self.space = space or SearchSpace(scop, self.params, target=target)
-        self.featurizer = Featurizer(scop, self.params, threads=options.measure.threads)
+        self.featurizer = Featurizer(scop, self.params, threads=options.measure.threads,
+                                     ast_timeout=options.ast_timeout)
         ref = backend.candidate_to_json(backend.candidate_from_json('{"base": "original", "trace": []}'))
         task = MeasureTask(scop, target, tuple(sorted(self.params.items())))
         self.measurer = measurer or Measurer(task, options.measure, reference=ref)
@@ -457,6 +460,7 @@ class Tuner:
             log.warning("tuning interrupted: keeping %d measurements", len(self.state.history))
         finally:
             self.measurer.close()
+            self.featurizer.close()
         return self._result(interrupted, time.time() - start)
 
     def _result(self, interrupted: bool, elapsed: float) -> TuneResult:
