@@ -14,6 +14,9 @@ machine code (vector width, flops per load, spills: polyopt.search.asm_features)
 at once, so tuning can resume, and a model trained on other kernels' records gives a new kernel a head
 start (transfer; on the benchmark kernels it helps by a few % at most so far).
 tune(..., time_budget=600) (polyopt tune --time-budget 600) stops after ten minutes, whatever the trials.
+Nothing one candidate does can stall a run: builds and timed runs happen in worker processes with time limits,
+and so does the isl loop-AST generation behind the features. A candidate whose AST takes isl more than
+TuneOptions.ast_timeout (10 s) gets no features, and the explorer passes it by.
 
 Ctrl-C (or SIGTERM) stops tuning after the measurement in progress: the result has every measurement so far,
 with `interrupted` set, and no worker process is left behind. A second Ctrl-C stops at once.
