@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 AST_TIMEOUT = 10.0      # seconds; builds of the benchmark kernels' random candidates: p95 2 s (heat-3d)
 
 
+class AstWorkerUnavailable(RuntimeError):
+    """The worker process cannot run here (it does not start, or dies before its first build): the caller
+    builds in its own process instead."""
+
+
 class LoopAstWorker:
     """Builds the loop programs of schedules of one (scop, sizes) in a child process, at most `timeout`
     seconds each. Not thread-safe; close() (or the end of the parent) stops the child."""
@@ -36,6 +41,7 @@ class LoopAstWorker:
         self._proc: Any = None
         self._conn: Connection | None = None
         self.n_timeouts = 0
+        self.n_built = 0
 
     def build(self, schedule_tree: Any) -> Any:
         """The LoopProgram of an isl schedule tree; CodegenError on a failed or too slow build."""
@@ -51,7 +57,10 @@ class LoopAstWorker:
             ok, payload = conn.recv()
         except (EOFError, OSError) as e:       # the worker died (out of memory, a crash in isl)
             self._stop()
+            if self.n_built == 0:
+                raise AstWorkerUnavailable(f"the loop-AST worker died before its first build: {e!r}") from e
             raise CodegenError(f"the loop-AST worker died while generating the loop AST: {e!r}") from e
+        self.n_built += 1
         if not ok:
             raise CodegenError(payload)
         from polyopt.codegen.loop_ast import LoopProgram
@@ -74,16 +83,24 @@ class LoopAstWorker:
             parent, child = ctx.Pipe()
             self._proc = ctx.Process(target=_serve, args=(child, self.scop, self.params), daemon=True,
                                      name="polyopt-loop-ast")
-            self._proc.start()
-            child.close()
             self._conn = parent
+            try:
+                self._proc.start()      # pickles the Scop for the child
+            except Exception as e:  # noqa: BLE001 - an unpicklable Scop, no processes allowed, ...
+                self._stop()
+                raise AstWorkerUnavailable(f"the loop-AST worker did not start: {e!r}") from e
+            finally:
+                child.close()
         return self._conn
 
     def _stop(self) -> None:
         if self._proc is not None:
-            if self._proc.is_alive():
-                self._proc.kill()
-            self._proc.join(timeout=5.0)
+            try:
+                if self._proc.is_alive():
+                    self._proc.kill()
+                self._proc.join(timeout=5.0)
+            except (AssertionError, ValueError):     # it never started
+                pass
         if self._conn is not None:
             self._conn.close()
         self._proc, self._conn = None, None

@@ -17,7 +17,7 @@ import numpy as np
 
 from polyopt.model import Scop
 from polyopt.search import backend
-from polyopt.search.ast_worker import LoopAstWorker
+from polyopt.search.ast_worker import AstWorkerUnavailable, LoopAstWorker
 from polyopt.search.features import extract, n_features
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,11 @@ class Featurizer:
 
     def _build(self, schedule: Any) -> Any:
         if self._worker is not None:
-            return self._worker.build(backend.schedule_tree(schedule))
+            try:
+                return self._worker.build(backend.schedule_tree(schedule))
+            except AstWorkerUnavailable as e:
+                log.warning("%s; loop ASTs are built in this process from now on, without a time limit", e)
+                self._worker = None
         return backend.loop_program(self.scop, schedule, self.params)
 
     def program(self, schedule: Any) -> Any:

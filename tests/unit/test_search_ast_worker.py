@@ -55,3 +55,23 @@ def test_a_slow_loop_ast_is_cut_at_the_time_limit_and_the_next_build_works():
         assert fz.one(backend.candidate_from_json(SLOW)) is None    # no features: the explorer skips it
     finally:
         fz.close()
+
+
+def test_without_a_worker_the_featurizer_builds_in_its_own_process(monkeypatch, caplog):
+    """A Scop the worker cannot receive (here: pickling refused) must not cost the tuner its features."""
+    scop, params = gemm(), {"NI": 40, "NJ": 48, "NK": 36}
+
+    def refuse(self, protocol):
+        raise TypeError("this Scop does not pickle")
+
+    cand = backend.candidate_from_json('{"base":"original","trace":[]}')
+    expected = Featurizer(scop, params, threads=1).one(cand)
+    monkeypatch.setattr(type(scop), "__reduce_ex__", refuse)
+    fz = Featurizer(scop, params, threads=1, ast_timeout=5.0)
+    try:
+        with caplog.at_level("WARNING"):
+            got = fz.one(cand)
+    finally:
+        fz.close()
+    assert got is not None and np.array_equal(got, expected)
+    assert "did not start" in caplog.text and "in this process" in caplog.text
