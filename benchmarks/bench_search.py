@@ -109,9 +109,10 @@ def load_records(path: str) -> list:  # type: ignore[type-arg]
     return Database(path).records()
 
 
-def prior_accuracy(db_paths: list[str]) -> dict[str, float]:
+def prior_accuracy(db_paths: list[str], min_ratio: float = 1.0) -> dict[str, float]:
     """Per workload of db_paths, the pairwise ranking accuracy of the analytic estimate alone
-    (features.ANALYTIC_COST, the cost model's prior; no training): what the trees must beat."""
+    (features.ANALYTIC_COST, the cost model's prior; no training): what the trees must beat. min_ratio:
+    as in cost_model.pairwise_accuracy (1.1: only pairs more than 10% apart)."""
     from polyopt.search.cost_model import pairwise_accuracy
     from polyopt.search.features import ANALYTIC_COST, FEATURE_VERSION, feature_names
 
@@ -121,17 +122,17 @@ def prior_accuracy(db_paths: list[str]) -> dict[str, float]:
     for w in sorted({r.workload for r in recs}):
         rs = [r for r in recs if r.workload == w]
         out[w] = pairwise_accuracy(np.asarray([-r.features[col] for r in rs]),
-                                   np.asarray([1 / r.median if r.ok else 0 for r in rs]))
+                                   np.asarray([1 / r.median if r.ok else 0 for r in rs]), min_ratio=min_ratio)
     return out
 
 
 def _loko(db_paths: list[str], corpus: list[str] = (), params=None,  # type: ignore[no-untyped-def]
-          columns: str = "full") -> dict[str, float]:
+          columns: str = "full", min_ratio: float = 1.0) -> dict[str, float]:
     """Leave-one-kernel-out pairwise ranking accuracy from the records' stored features: each kernel of
     db_paths is ranked by a model trained on the other kernels' records and on the corpus databases'
     (records of kernels of db_paths are dropped from the corpus). params: the model's XGBParams (default:
     the tuner's, cpu_model_params()). columns: "full" (loop nest and machine code: the tuner's re-ranking
-    model) or "loopnest" (the explorer's model)."""
+    model) or "loopnest" (the explorer's model). min_ratio: as in cost_model.pairwise_accuracy."""
     from polyopt.search.cost_model import XGBoostCostModel, pairwise_accuracy
     from polyopt.search.tuner import cpu_model_params
     from polyopt.search.features import FEATURE_VERSION, n_features, record_feature_names
@@ -153,7 +154,7 @@ def _loko(db_paths: list[str], corpus: list[str] = (), params=None,  # type: ign
         m.fit(np.asarray([r.features[:keep] for r in train]),
               np.asarray([1 / r.median if r.ok else 0 for r in train]), [r.workload for r in train])
         out[w] = pairwise_accuracy(m.predict(np.asarray([r.features[:keep] for r in test])),
-                                   np.asarray([1 / r.median if r.ok else 0 for r in test]))
+                                   np.asarray([1 / r.median if r.ok else 0 for r in test]), min_ratio=min_ratio)
     return out
 
 

@@ -1,6 +1,7 @@
 """Leave-one-kernel-out pairwise ranking accuracy over random-search databases (not a test).
 
     python benchmarks/ranking_check.py DB [DB ...] [--corpus C1.db,C2.db] [--columns loopnest] [--prior-scale 0]
+        [--min-ratio 1.1]
     python benchmarks/ranking_check.py benchmarks/data/random_bench_v11_seed100.jsonl.gz \
         --corpus benchmarks/data/random_corpus_v11_seed100.jsonl.gz
 
@@ -31,14 +32,17 @@ ap.add_argument("--corpus", default="", help="comma-separated databases of other
 ap.add_argument("--columns", default="full", choices=("full", "loopnest"),
                 help="full: loop nest and machine code (the re-ranking model); loopnest: the explorer's model")
 ap.add_argument("--prior-scale", type=float, default=None, help="the model's prior_scale (default: the tuner's)")
+ap.add_argument("--min-ratio", type=float, default=1.0,
+                help="count only pairs whose times differ by more than this factor (1.1: beyond the noise)")
 args = ap.parse_args()
 params = XGBParams() if args.prior_scale is None else replace(XGBParams(), prior_scale=args.prior_scale)
 names = {load_scop(f"suite:{k}").fingerprint: k for k in ("gemm", "2mm", "syrk", "lu", "jacobi-2d", "seidel-2d", "heat-3d")}
-acc = _loko(args.dbs, [c for c in args.corpus.split(",") if c], params, args.columns)
-print(f"leave-one-kernel-out pairwise ranking accuracy ({args.columns} features, prior_scale {params.prior_scale}; "
+acc = _loko(args.dbs, [c for c in args.corpus.split(",") if c], params, args.columns, args.min_ratio)
+print(f"leave-one-kernel-out pairwise ranking accuracy ({args.columns} features, prior_scale {params.prior_scale}, "
+      f"pairs more than {args.min_ratio:g}x apart; "
       "random-search records of",
       ", ".join(args.dbs), "; corpus", args.corpus or "none", "):")
 print({names.get(w, w): round(a, 3) for w, a in acc.items()}, "mean %.3f" % np.mean(list(acc.values())))
-prior = prior_accuracy(args.dbs)
+prior = prior_accuracy(args.dbs, args.min_ratio)
 print("the analytic estimate alone (the prior, no training):",
       {names.get(w, w): round(a, 3) for w, a in prior.items()}, "mean %.3f" % np.mean(list(prior.values())))
