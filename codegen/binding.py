@@ -196,9 +196,7 @@ def _infer_params(scop: Scop, arrays: dict[str, np.ndarray], params: dict[str, i
 def _check_context(scop: Scop, params: dict[str, int]) -> None:
     if not scop.params:
         return
-    fixed = " and ".join(f"{p} = {params[p]}" for p in scop.params)
-    point = isl.Set(f"[{', '.join(scop.params)}] -> {{ : {fixed} }}")
-    if point.intersect(scop.context).is_empty():
+    if scop.parameter_point(params).intersect(scop.context).is_empty():
         raise ArgumentError(f"sizes {params} violate the kernel's assumptions {scop.context}")
 
 
@@ -256,8 +254,7 @@ def accessed_extents(scop: Scop, params: Mapping[str, int]) -> dict[str, tuple[t
     if key in per_scop:
         return per_scop[key]
     out: dict[str, tuple[tuple[int, int], ...]] = {}
-    fixed = " and ".join(f"{p} = {params[p]}" for p in scop.params)
-    point = isl.Set(f"[{', '.join(scop.params)}] -> {{ : {fixed} }}") if scop.params else None
+    point = scop.parameter_point(params) if scop.params else None
     touched = scop.reads.union(scop.writes).range()
     if point is not None:
         touched = touched.intersect_params(point)

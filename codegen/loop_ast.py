@@ -18,8 +18,9 @@ Mark convention (the transformations insert these mark nodes directly above a on
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Mapping, Union
+from typing import Iterator, Mapping, Union
 
 import islpy as isl
 
@@ -116,6 +117,20 @@ class LoopProgram:
         return target, X.substitute(stmt.value, values)
 
 
+@contextmanager
+def isl_operation_cap(ctx: isl.Context, operations: int) -> Iterator[None]:
+    """isl work inside the block is capped at `operations` (isl raises a quota error past it); the
+    context's previous cap comes back afterwards."""
+    limit = ctx.get_max_operations()
+    ctx.set_max_operations(operations)
+    ctx.reset_operations()
+    try:
+        yield
+    finally:
+        ctx.set_max_operations(limit)
+        ctx.reset_operations()
+
+
 def build_loop_ast(scop: Scop, schedule: isl.Schedule,
                    param_values: Mapping[str, int] | None = None) -> LoopProgram:
     """Generate the loop AST of a schedule tree; with param_values, loop bounds become constants."""
@@ -124,29 +139,21 @@ def build_loop_ast(scop: Scop, schedule: isl.Schedule,
         missing = [p for p in scop.params if p not in param_values]
         if missing:
             raise CodegenError(f"no value for size parameter(s) {', '.join(missing)}")
-        fixed = " and ".join(f"{p} = {int(param_values[p])}" for p in scop.params)
-        prefix = f"[{', '.join(scop.params)}] -> "
-        context = context.intersect(isl.Set(f"{prefix}{{ : {fixed} }}"))
+        context = context.intersect(scop.parameter_point(param_values))
         if context.is_empty():
             raise CodegenError(f"parameter values {dict(param_values)} violate the assumptions "
                                f"{scop.context}")
     prefix = iterator_prefix(scop)
-    ctx = schedule.get_ctx()
-    limit = ctx.get_max_operations()
-    ctx.set_max_operations(MAX_AST_OPERATIONS)
-    ctx.reset_operations()
     try:
-        build = isl.AstBuild.from_context(context).set_iterators(_iterator_ids(prefix))
-        root = build.node_from_schedule(_tag_marks(schedule.intersect_domain(scop.domain)))
+        with isl_operation_cap(schedule.get_ctx(), MAX_AST_OPERATIONS):
+            build = isl.AstBuild.from_context(context).set_iterators(_iterator_ids(prefix))
+            root = build.node_from_schedule(_tag_marks(schedule.intersect_domain(scop.domain)))
     except isl.Error as e:
         if "quota" in str(e).lower() or "operations" in str(e).lower():
             raise CodegenError(f"generating the loop AST took more than {MAX_AST_OPERATIONS:.0e} isl operations: "
                                f"the schedule asks for too many separated pieces of loops; "
                                f"hint: fewer `separate` options or fewer tiled members") from e
         raise CodegenError(f"while generating the loop AST: {e}") from e
-    finally:
-        ctx.set_max_operations(limit)
-        ctx.reset_operations()
     body = _convert(root, (), prefix)
     values = tuple((p, int(param_values[p])) for p in scop.params) if param_values else ()
     return LoopProgram(scop, body, values, schedule.to_str())

@@ -168,8 +168,7 @@ def _int_text(e: X.Expr) -> str:
 
 def _access_extent(scop: Scop, name: str, k: int, params: Mapping[str, int]) -> int:
     acc = scop.reads.union(scop.writes).intersect_domain(scop.domain)
-    fixed = " and ".join(f"{p} = {int(params[p])}" for p in scop.params)
-    ctx = isl.Set(f"[{', '.join(scop.params)}] -> {{ : {fixed or '0 = 0'} }}")
+    ctx = scop.parameter_point(params)
     hi = -1
     for m in _maps(acc.intersect_params(ctx)):
         if m.get_tuple_name(isl.dim_type.out) == name:

@@ -4,7 +4,7 @@ iteration domains, original schedules and access relations, and typed bodies."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -97,6 +97,11 @@ class Scop:
             if s.name == name:
                 return s
         raise KeyError(name)
+
+    def parameter_point(self, values: Mapping[str, int]) -> isl.Set:
+        """The parameter set that fixes every size parameter at its value ({ : n = 700 })."""
+        fixed = " and ".join(f"{p} = {int(values[p])}" for p in self.params)
+        return isl.Set(f"[{', '.join(self.params)}] -> {{ : {fixed or '0 = 0'} }}")
 
     @cached_property
     def domain(self) -> isl.UnionSet:

@@ -296,6 +296,7 @@ def _totals(program: LoopProgram, sites: list[Leaf], main: Leaf, shapes: dict[st
     per_flop = [traffic(main, ws_bytes, step_bytes, c) / main_flops for c in cache_sizes()]
     inner_stride, reduction, vectorizable, inner_extent = 0.0, 0.0, 0.0, 0.0
     carried: X.Access | None = None
+    k = 0
     if main.loops:
         lv = main.loops[effective_inner(main)]
         strides = [_stride(a, shapes.get(a.array, ()), lv.loop.iterator, env) * lv.loop.step
@@ -315,8 +316,7 @@ def _totals(program: LoopProgram, sites: list[Leaf], main: Leaf, shapes: dict[st
         body = max(body_flops(value), 1)
         compute = max(compute, chain_latency(value, target) / (body * max(accumulators, 1.0)))
     if carried is not None:     # a recurrence through the previous iteration's store (seidel's A[i][j-1])
-        target, value = program.instance(main.call)
-        k = effective_inner(main)
+        _, value = program.instance(main.call)
         compute = max(compute, chain_latency(value, carried) / (max(body_flops(value), 1) * _chains(main, k)))
     loads = main.instances * sum(sizes.get(a.array, 8) for a in _accesses(program, main)) / main_flops
     load_cycles = loads / (SCALAR_LOAD_BYTES_PER_CYCLE * (VECTOR_LANES if vectorizable else 1.0))
@@ -557,24 +557,16 @@ def count_flops(scop: Scop, params: Mapping[str, int]) -> float:
     isl where counting takes at most COUNT_OPERATIONS, else sampled over the untransformed loops."""
     import islpy as isl
 
-    from polyopt.codegen.loop_ast import build_loop_ast
+    from polyopt.codegen.loop_ast import build_loop_ast, isl_operation_cap
 
-    fixed = isl.Set(f"[{', '.join(scop.params)}] -> {{ : "
-                    + " and ".join(f"{p} = {int(params[p])}" for p in scop.params) + " }") if scop.params else None
-    domain = scop.domain.intersect_params(fixed) if fixed is not None else scop.domain
+    domain = scop.domain.intersect_params(scop.parameter_point(params)) if scop.params else scop.domain
     sets: list[isl.Set] = []
     domain.foreach_set(sets.append)
-    ctx = scop.domain.get_ctx()
-    limit = ctx.get_max_operations()
-    ctx.set_max_operations(COUNT_OPERATIONS)
-    ctx.reset_operations()
     try:
-        counts = {st.get_tuple_name(): st.count_val().to_python() for st in sets}
+        with isl_operation_cap(scop.domain.get_ctx(), COUNT_OPERATIONS):
+            counts: dict[str, int] | None = {st.get_tuple_name(): st.count_val().to_python() for st in sets}
     except (isl.Error, TypeError, ValueError):
         counts = None       # too many points to count in the budget (or an unbounded set): sample
-    finally:
-        ctx.set_max_operations(limit)
-        ctx.reset_operations()
     if counts is not None:
         return float(sum(int(n) * body_flops(scop.statement(name).value) for name, n in counts.items()))
     sched = isl.Schedule.from_domain(scop.domain).insert_partial_schedule(
