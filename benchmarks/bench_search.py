@@ -127,12 +127,14 @@ def prior_accuracy(db_paths: list[str], min_ratio: float = 1.0) -> dict[str, flo
 
 
 def _loko(db_paths: list[str], corpus: list[str] = (), params=None,  # type: ignore[no-untyped-def]
-          columns: str = "full", min_ratio: float = 1.0) -> dict[str, float]:
+          columns: str = "full", min_ratio: float = 1.0, orders: int = 1) -> dict[str, float]:
     """Leave-one-kernel-out pairwise ranking accuracy from the records' stored features: each kernel of
     db_paths is ranked by a model trained on the other kernels' records and on the corpus databases'
     (records of kernels of db_paths are dropped from the corpus). params: the model's XGBParams (default:
     the tuner's, cpu_model_params()). columns: "full" (loop nest and machine code: the tuner's re-ranking
-    model) or "loopnest" (the explorer's model). min_ratio: as in cost_model.pairwise_accuracy."""
+    model) or "loopnest" (the explorer's model). min_ratio: as in cost_model.pairwise_accuracy. orders:
+    the mean over that many orders of the training records (the file's, then shuffled): xgboost samples
+    its training pairs by position, and one order alone moves the mean by about 0.01."""
     from polyopt.search.cost_model import XGBoostCostModel, pairwise_accuracy
     from polyopt.search.tuner import cpu_model_params
     from polyopt.search.features import FEATURE_VERSION, n_features, record_feature_names
@@ -150,11 +152,16 @@ def _loko(db_paths: list[str], corpus: list[str] = (), params=None,  # type: ign
         test = [r for r in recs if r.workload == w]
         if len(train) < 10 or len(test) < 4:
             continue
-        m = XGBoostCostModel(cpu_model_params(params), seed=0)
-        m.fit(np.asarray([r.features[:keep] for r in train]),
-              np.asarray([1 / r.median if r.ok else 0 for r in train]), [r.workload for r in train])
-        out[w] = pairwise_accuracy(m.predict(np.asarray([r.features[:keep] for r in test])),
-                                   np.asarray([1 / r.median if r.ok else 0 for r in test]), min_ratio=min_ratio)
+        accuracy = []
+        for k in range(orders):
+            shuffled = train if k == 0 else [train[i] for i in np.random.default_rng(k).permutation(len(train))]
+            m = XGBoostCostModel(cpu_model_params(params), seed=0)
+            m.fit(np.asarray([r.features[:keep] for r in shuffled]),
+                  np.asarray([1 / r.median if r.ok else 0 for r in shuffled]), [r.workload for r in shuffled])
+            accuracy.append(pairwise_accuracy(m.predict(np.asarray([r.features[:keep] for r in test])),
+                                              np.asarray([1 / r.median if r.ok else 0 for r in test]),
+                                              min_ratio=min_ratio))
+        out[w] = float(np.mean(accuracy))
     return out
 
 

@@ -1,9 +1,9 @@
 """Leave-one-kernel-out pairwise ranking accuracy over random-search databases (not a test).
 
     python benchmarks/ranking_check.py DB [DB ...] [--corpus C1.db,C2.db] [--columns loopnest] [--prior-scale 0]
-        [--min-ratio 1.1]
-    python benchmarks/ranking_check.py benchmarks/data/random_bench_v11_seed100.jsonl.gz \
-        --corpus benchmarks/data/random_corpus_v11_seed100.jsonl.gz
+        [--min-ratio 1.1] [--orders 5]
+    python benchmarks/ranking_check.py benchmarks/data/random_bench_v12_seed100.jsonl.gz \
+        --corpus benchmarks/data/random_corpus_v12_seed100.jsonl.gz
 
 DB: a tuning database or a JSON-lines export of one (.jsonl, .jsonl.gz; see benchmarks/data/README.md).
 
@@ -12,9 +12,9 @@ model the tuner uses (cpu_model_params) trained on the other kernels' records an
 (search_dataset.py --corpus); records count at the current FEATURE_VERSION only (refeaturize.py brings old
 ones up to date). --prior-scale 0 turns the analytic prior off, for the ablation. It also prints the
 accuracy of the analytic estimate alone (the prior, untrained), the figure the trained model must beat:
-on the kept data set (features v11) 0.673 against the model's 0.678 (loop-nest columns; v10: 0.667 and
-0.659; v9: 0.654 and 0.648): across kernels the trees add next to nothing yet
-(benchmarks/results/search_counts_2026-11-27.md).
+on the kept data set (features v12) 0.691 against the model's 0.688 (loop-nest columns, mean of 5 training
+orders; v11: 0.673 and 0.678 with one order, 0.678 with five; v10: 0.667 and 0.659; v9: 0.654 and 0.648):
+across kernels the trees add next to nothing yet (benchmarks/results/search_counts_2026-11-27.md).
 """
 import argparse
 import sys
@@ -32,14 +32,16 @@ ap.add_argument("--corpus", default="", help="comma-separated databases of other
 ap.add_argument("--columns", default="full", choices=("full", "loopnest"),
                 help="full: loop nest and machine code (the re-ranking model); loopnest: the explorer's model")
 ap.add_argument("--prior-scale", type=float, default=None, help="the model's prior_scale (default: the tuner's)")
+ap.add_argument("--orders", type=int, default=5,
+                help="mean over this many orders of the training records (xgboost samples pairs by position)")
 ap.add_argument("--min-ratio", type=float, default=1.0,
                 help="count only pairs whose times differ by more than this factor (1.1: beyond the noise)")
 args = ap.parse_args()
 params = XGBParams() if args.prior_scale is None else replace(XGBParams(), prior_scale=args.prior_scale)
 names = {load_scop(f"suite:{k}").fingerprint: k for k in ("gemm", "2mm", "syrk", "lu", "jacobi-2d", "seidel-2d", "heat-3d")}
-acc = _loko(args.dbs, [c for c in args.corpus.split(",") if c], params, args.columns, args.min_ratio)
+acc = _loko(args.dbs, [c for c in args.corpus.split(",") if c], params, args.columns, args.min_ratio, args.orders)
 print(f"leave-one-kernel-out pairwise ranking accuracy ({args.columns} features, prior_scale {params.prior_scale}, "
-      f"pairs more than {args.min_ratio:g}x apart; "
+      f"pairs more than {args.min_ratio:g}x apart; mean of {args.orders} training orders; "
       "random-search records of",
       ", ".join(args.dbs), "; corpus", args.corpus or "none", "):")
 print({names.get(w, w): round(a, 3) for w, a in acc.items()}, "mean %.3f" % np.mean(list(acc.values())))

@@ -318,3 +318,37 @@ def test_a_recurrence_is_charged_over_the_recurrences_in_flight():
     tiled = extract(backend.loop_program(scop, Candidate("pluto", (Tile((0,), (8, 1, 1)),)).apply(scop), sizes))
     assert _raw(plain, "total.est_compute_per_flop") > 3.0 * _raw(tiled, "total.est_compute_per_flop")
     assert _raw(plain, "total.est_cycles_per_flop") > _raw(tiled, "total.est_cycles_per_flop")
+
+
+def test_a_constant_trip_loop_that_llvm_unrolls_completely_costs_no_loop_overhead():
+    """gemm with k tiled by 4 (NK = 40): the 4-long point loop has constant bounds, LLVM unrolls it
+    completely, and only the other loops are entered. With tiles of 6 the last tile is partial: the point
+    loop's bound depends on the tile loop (min(5, 39 - c2)) and it stays a loop, entered 7 times per
+    (i, j); now the tile loop, 7 constant trips, is the one unrolled away."""
+    from polyopt.search.loopinfo import body_flops
+
+    scop = gemm()
+    ni, nj, nk = P["NI"], P["NJ"], P["NK"]
+    flops = ni * nj * nk * body_flops(max(scop.statements, key=lambda s: len(s.iterators)).value)
+    j = (Join((0,)), Join((0,)))
+    entries = _overhead(Candidate("original", j + (Tile((0,), (1, 1, 4)),)))[0]
+    assert entries == pytest.approx(1000 * (1 + ni + ni * nj) / flops)
+    partial = _overhead(Candidate("original", j + (Tile((0,), (1, 1, 6)),)))[0]
+    assert partial == pytest.approx(1000 * (1 + ni + ni * nj * 7) / flops, rel=0.01)
+
+
+def test_a_guarded_statement_fused_into_the_inner_loop_keeps_it_from_vectorizing():
+    """PolyBench gemm's `C[i][j] *= beta` runs under `if (k == 0)` inside the k copies of the update when k
+    is unrolled in a register tile around the vector loop; LLVM if-converts the whole body (masked loads,
+    stores and gathers: 218 ms against 12-60 ms at 800^3). The same schedule of a gemm without the
+    initialization vectorizes."""
+    from polyopt.cli.common import load_scop
+
+    trace = (Permute((0,), (2, 0, 1)), Tile((0,), (16, 32, 64)), Tile((0, 0), (4, 2, 1)),
+             Vectorize((0, 0, 0), 2, True))
+    with_init = load_scop("suite:gemm")
+    prog = backend.loop_program(with_init, Candidate("pluto", trace).apply(with_init), {"ni": 64, "nj": 64, "nk": 64})
+    assert _raw(extract(prog), "total.inner_vectorizable") == 0.0
+    plain = gemm()
+    prog = backend.loop_program(plain, Candidate("pluto", trace).apply(plain), {"NI": 64, "NJ": 64, "NK": 64})
+    assert _raw(extract(prog), "total.inner_vectorizable") == 1.0
