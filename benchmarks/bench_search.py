@@ -232,8 +232,9 @@ def main() -> None:
                 say(f"geomean tuned speedup ({s}) over {b}: {math.exp(np.mean(np.log(vals))):.2f}x "
                     f"over {len(vals)} kernels")
     corpus = args.corpus.split(",") if args.corpus else []
-    acc = _loko([f"{db}.random{seed}" for seed in range(args.seeds)], corpus)
-    say(f"\nleave-one-kernel-out pairwise ranking accuracy (random-search records{' + corpus' if corpus else ''}):",
+    acc = _loko([f"{db}.random{seed}" for seed in range(args.seeds)], corpus, orders=5)
+    say(f"\nleave-one-kernel-out pairwise ranking accuracy (random-search records{' + corpus' if corpus else ''}; "
+        "mean of 5 training orders):",
         {names.get(w, w): round(a, 3) for w, a in acc.items()},
         f"mean {np.mean(list(acc.values())):.3f}" if acc else "")
     transfer_ratios: dict[int, list[float]] = {}

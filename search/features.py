@@ -376,7 +376,7 @@ def guarded_inside(leaf: Leaf, k: int, sites: list[Leaf]) -> bool:
     """varying_guard for any statement site that runs in loop k of the leaf, its own or a fused
     neighbour's. LLVM if-converts the whole body: gemm's `C[i][j] *= beta` under `if (k == 0)` inside the
     unrolled k copies of the update made every access of the vector loop a masked load, store or gather
-    (218 ms against 12-60 ms for the same loops without the guard there)."""
+    (218 ms at 800^3, where other vectorized gemm candidates ran in 12-60 ms)."""
     loop = leaf.loops[k].loop
     return any(varying_guard(lf, k) for lf in sites if len(lf.loops) > k and lf.loops[k].loop is loop)
 
