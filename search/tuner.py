@@ -238,10 +238,20 @@ class Tuner:
         return cpu_model_params(self.opts.xgb)
 
     def _transfer_models(self) -> tuple[XGBoostCostModel | None, XGBoostCostModel | None]:
-        """Models trained on this database's records of other workloads (same feature version)."""
-        recs = [r for r in self.db.records(target=self.target_fp)
-                if r.workload != self.scop.fingerprint and r.feature_version == FEATURE_VERSION
-                and len(r.features) == len(record_feature_names())]
+        """Models trained on this database's records of other workloads (same feature version). Records of
+        another feature version are skipped with a warning: after an upgrade that changed the features, their
+        vectors mean something else."""
+        others = [r for r in self.db.records(target=self.target_fp) if r.workload != self.scop.fingerprint]
+        recs = [r for r in others
+                if r.feature_version == FEATURE_VERSION and len(r.features) == len(record_feature_names())]
+        stale = sum(r.feature_version != FEATURE_VERSION for r in others)
+        if stale:
+            log.warning("transfer: %d records of other workloads in %s have features of version %s, not the "
+                        "current %d, and are not used (tuning those workloads again records them anew; for bundled "
+                        "suite kernels, benchmarks/refeaturize.py in polyopt's source tree updates them without "
+                        "measuring)", stale, self.db.path,
+                        ",".join(str(v) for v in sorted({r.feature_version for r in others} - {FEATURE_VERSION})),
+                        FEATURE_VERSION)
         if len(recs) < self.opts.min_transfer_records:
             return None, None
         X = np.asarray([r.features for r in recs])
@@ -327,13 +337,21 @@ class Tuner:
 
     # --- bookkeeping ----------------------------------------------------------------------------------
     def _load_previous(self) -> None:
-        """Everything the database already holds for this task: never measured again, used to train."""
+        """Everything the database already holds for this task: never measured again, used to train. Features
+        of another FEATURE_VERSION (recorded before an upgrade) do not train the model: same length, other
+        meaning."""
+        stale = 0
         for r in self.db.records(self.scop.fingerprint, self.params, self.target_fp, self.threads):
             self.state.exclude.add(r.candidate)
             if not self.opts.resume:
                 continue
-            self._note(r.candidate, r.error, r.median, r.error_msg, np.asarray(r.features) if r.features else None,
+            current = r.feature_version == FEATURE_VERSION and bool(r.features)
+            stale += not current
+            self._note(r.candidate, r.error, r.median, r.error_msg, np.asarray(r.features) if current else None,
                        announce=False)
+        if stale:
+            log.info("resume: %d earlier measurements of this task have features of another version; they "
+                     "count as measured but do not train the cost model", stale)
 
     def _note(self, cand: str, error: int, secs: float, msg: str, feats: np.ndarray | None,
               announce: bool = True) -> Trial:

@@ -59,3 +59,42 @@ def _first_round_is_random(tmp_path, monkeypatch, transfer: bool) -> bool:
 def test_a_transfer_model_ranks_the_first_round(tmp_path, monkeypatch):
     assert not _first_round_is_random(tmp_path, monkeypatch, transfer=True)
     assert _first_round_is_random(tmp_path, monkeypatch, transfer=False)
+
+
+def test_records_of_an_earlier_feature_version_are_skipped_with_a_warning(tmp_path, caplog):
+    """After an upgrade that changed the features, the other workloads' records cannot train the transfer
+    model (their vectors mean something else): the tuner says so instead of silently tuning without."""
+    import logging
+
+    from polyopt.search.database import TuningRecord, params_key, versions_json
+
+    db = Database(tmp_path / "old.db")
+    opts = TuneOptions(trials=1, strategy="model", seed=0, transfer=True, seeds=False, baselines=("original",),
+                       measure=MeasureOptions(threads=1), min_transfer_records=4)
+    t = Tuner(gemm(), "cpu", P, db, opts, measurer=_FakeMeasurer())
+    width, original = len(record_feature_names()), '{"base": "original", "trace": []}'
+    for i in range(8):
+        db.add(TuningRecord("other-kernel", params_key({"N": 64 + i}), t.target_fp, original, FEATURE_VERSION - 1,
+                            (0.01 * (i + 1),), 0, "", 0, versions_json(), 0.0, (0.5,) * width, 1))
+    with caplog.at_level(logging.WARNING, logger="polyopt.search.tuner"):
+        assert t._transfer_models() == (None, None)
+    assert "8 records of other workloads" in caplog.text and f"version {FEATURE_VERSION - 1}" in caplog.text
+
+
+def test_resumed_measurements_of_an_earlier_feature_version_do_not_train_the_model(tmp_path):
+    """A task resumed after an upgrade: its earlier measurements still count (never measured again), but
+    their feature vectors, of the same length and another meaning, are not training data."""
+    from polyopt.search.database import TuningRecord, params_key, versions_json
+
+    db = Database(tmp_path / "resume.db")
+    opts = TuneOptions(trials=1, strategy="model", seed=0, transfer=False, seeds=False, baselines=(),
+                       measure=MeasureOptions(threads=1))
+    t = Tuner(gemm(), "cpu", P, db, opts, measurer=_FakeMeasurer())
+    width = len(record_feature_names())
+    old, new = '{"base": "original", "trace": []}', '{"base": "polly", "trace": []}'
+    for cand, version in ((old, FEATURE_VERSION - 1), (new, FEATURE_VERSION)):
+        db.add(TuningRecord(t.scop.fingerprint, params_key(t.params), t.target_fp, cand, version, (0.01,), 0, "",
+                            0, versions_json(), 0.0, (0.5,) * width, t.threads))
+    t._load_previous()
+    assert len(t.state.history) == 2 and len(t.state.exclude) == 2
+    assert sum(x is None for x in t.state.X) == 1 and sum(x is not None for x in t.state.X) == 1
