@@ -502,10 +502,11 @@ def _bound_ops(e: X.Expr) -> int:
     return count
 
 
-def fixed_trip(loop: For, iterators: set[str]) -> bool:
-    """Whether the loop's bounds use none of the enclosing loops' iterators (a constant trip count)."""
-    names = X.free_vars(loop.init) | (X.free_vars(loop.cond) - {loop.iterator})
-    return not (names & iterators)
+def fixed_trip(loop: For) -> bool:
+    """Whether the loop's bounds are constants: no enclosing loop's iterator, and no size parameter (a
+    program built for given sizes has them substituted; a generic one keeps them, and LLVM cannot unroll
+    a loop whose trip count is only known at run time)."""
+    return not (X.free_vars(loop.init) | (X.free_vars(loop.cond) - {loop.iterator}))
 
 
 def loop_overhead(program: LoopProgram, leaf: Leaf) -> list[float]:
@@ -518,10 +519,9 @@ def loop_overhead(program: LoopProgram, leaf: Leaf) -> list[float]:
     flops = max(leaf.instances * body_flops(program.scop.statement(leaf.call.statement).value), 1.0)
     entries = branches = bounds = 0.0
     outer = 1.0
-    iterators = {lv.loop.iterator for lv in leaf.loops}
     for lv in leaf.loops:
         loop = lv.loop
-        unrolled_away = fixed_trip(loop, iterators) and (lv.extent <= FULL_UNROLL_EXTENT or loop.unroll >= lv.extent)
+        unrolled_away = fixed_trip(loop) and (lv.extent <= FULL_UNROLL_EXTENT or loop.unroll >= lv.extent)
         if not loop.degenerate and not unrolled_away:
             entries += outer
             bounds += outer * (_bound_ops(loop.init) + _bound_ops(loop.cond))
