@@ -20,7 +20,7 @@ import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
+from typing import Iterable, Iterator, Mapping, Sequence
 
 SCHEMA_VERSION = 2
 THREADS_UNKNOWN = 0     # rows written before schema 2 (thread count not recorded)
@@ -195,6 +195,16 @@ class Database:
             (rec.workload, rec.params, rec.target, candidate_key(rec.candidate), rec.feature_version,
              json.dumps(list(rec.times)), int(rec.error), rec.error_msg, rec.seed, rec.versions,
              rec.timestamp, json.dumps([round(float(v), 6) for v in rec.features]), int(rec.threads))))
+        return bool(cur.rowcount)
+
+    def update_features(self, rec: TuningRecord, feature_version: int, features: Sequence[float]) -> bool:
+        """Replace one stored measurement's feature vector and version (its times stay as measured); False
+        if the database does not hold it."""
+        cur = self._retry(lambda: self._conn.execute(
+            "UPDATE measurements SET feature_version = ?, features = ? WHERE workload = ? AND params = ? "
+            "AND target = ? AND threads = ? AND candidate = ?",
+            (int(feature_version), json.dumps([round(float(v), 6) for v in features]), rec.workload, rec.params,
+             rec.target, int(rec.threads), candidate_key(rec.candidate))))
         return bool(cur.rowcount)
 
     def records(self, workload: str | None = None, params: Mapping[str, int] | str | None = None,

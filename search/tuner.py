@@ -221,6 +221,7 @@ class Tuner:
         self.model, self.full_model = self._make_models()
         self._asm: dict[str, np.ndarray] = {}
         self.state = _State()
+        self._stale: list[tuple[int, TuningRecord]] = []   # resumed records whose features are of another version
         self.baseline_times: dict[str, float] = {}
         self._seeds: list[Any] | None = None
         self._deadline = math.inf           # time.monotonic() when the time budget runs out (set by run)
@@ -338,20 +339,42 @@ class Tuner:
     # --- bookkeeping ----------------------------------------------------------------------------------
     def _load_previous(self) -> None:
         """Everything the database already holds for this task: never measured again, used to train. Features
-        of another FEATURE_VERSION (recorded before an upgrade) do not train the model: same length, other
-        meaning."""
-        stale = 0
+        of another FEATURE_VERSION (recorded before an upgrade: same length, other meaning) are not used as
+        they are; _refeaturize_stale computes them again."""
+        self._stale = []
         for r in self.db.records(self.scop.fingerprint, self.params, self.target_fp, self.threads):
             self.state.exclude.add(r.candidate)
             if not self.opts.resume:
                 continue
             current = r.feature_version == FEATURE_VERSION and bool(r.features)
-            stale += not current
+            if not current:
+                self._stale.append((len(self.state.history), r))
             self._note(r.candidate, r.error, r.median, r.error_msg, np.asarray(r.features) if current else None,
                        announce=False)
-        if stale:
-            log.info("resume: %d earlier measurements of this task have features of another version; they "
-                     "count as measured but do not train the cost model", stale)
+
+    def _refeaturize_stale(self) -> None:
+        """Features of the current version for the resumed measurements that had another version, written
+        back to the database (their times stay), so that they train the model and are not redone next time.
+        A candidate the current code cannot build keeps its old record and trains nothing."""
+        if not self._stale:
+            return
+        t0, done = time.perf_counter(), 0
+        for index, rec in self._stale:
+            stop_point()
+            try:
+                cand = backend.candidate_from_json(rec.candidate)
+                feats = self._with_machine_code(rec.candidate, self.featurizer.one(cand, rec.candidate))
+            except Exception as e:  # noqa: BLE001 - that record just does not train the model
+                log.debug("cannot refeaturize %s: %s", rec.candidate, e)
+                continue
+            if feats is None:
+                continue
+            self.state.X[index] = feats
+            self.db.update_features(rec, FEATURE_VERSION, feats)
+            done += 1
+        log.info("resume: features of version %d computed again for %d of %d earlier measurements (%.1f s)",
+                 FEATURE_VERSION, done, len(self._stale), time.perf_counter() - t0)
+        self._stale = []
 
     def _note(self, cand: str, error: int, secs: float, msg: str, feats: np.ndarray | None,
               announce: bool = True) -> Trial:
@@ -455,6 +478,7 @@ class Tuner:
         interrupted = False
         self._load_previous()
         try:
+            self._refeaturize_stale()
             self._measure_baselines()
             self._refit()
             while len(self.state.history) < self.opts.trials and time.monotonic() < self._deadline:

@@ -81,9 +81,10 @@ def test_records_of_an_earlier_feature_version_are_skipped_with_a_warning(tmp_pa
     assert "8 records of other workloads" in caplog.text and f"version {FEATURE_VERSION - 1}" in caplog.text
 
 
-def test_resumed_measurements_of_an_earlier_feature_version_do_not_train_the_model(tmp_path):
+def test_resumed_measurements_of_an_earlier_feature_version_are_featurized_again(tmp_path):
     """A task resumed after an upgrade: its earlier measurements still count (never measured again), but
-    their feature vectors, of the same length and another meaning, are not training data."""
+    their feature vectors, of the same length and another meaning, are not used as they are: the tuner
+    computes them again and writes them back with the current version, the times untouched."""
     from polyopt.search.database import TuningRecord, params_key, versions_json
 
     db = Database(tmp_path / "resume.db")
@@ -97,4 +98,11 @@ def test_resumed_measurements_of_an_earlier_feature_version_do_not_train_the_mod
                             0, versions_json(), 0.0, (0.5,) * width, t.threads))
     t._load_previous()
     assert len(t.state.history) == 2 and len(t.state.exclude) == 2
-    assert sum(x is None for x in t.state.X) == 1 and sum(x is not None for x in t.state.X) == 1
+    assert [x is None for x in t.state.X] == [True, False]      # the stale vector is not used as it is
+    t._refeaturize_stale()
+    fresh = t.state.X[0]
+    assert fresh is not None and not np.allclose(fresh, 0.5)
+    stored = {r.candidate: r for r in db.records(t.scop.fingerprint)}
+    assert all(r.feature_version == FEATURE_VERSION for r in stored.values())
+    assert stored[t.state.history[0].candidate].times == (0.01,)
+    assert np.allclose(stored[t.state.history[0].candidate].features, fresh, atol=1e-5, equal_nan=True)
