@@ -65,6 +65,9 @@ def main() -> None:
     db.close()
 
     # Tuning again resumes: trials already in the database count towards the budget, nothing is re-measured.
+    # Records written by a polyopt whose features differed (an earlier FEATURE_VERSION) get their features
+    # computed again on resume, their times kept; other kernels' old records are skipped by transfer, with
+    # a warning.
     again = polyopt.tune(gemm, "cpu", params, trials=TRIALS, batch_size=BATCH, db=str(db_path), seed=0)
     print(f"resumed: best {again.best.seconds * 1e3:.3f} ms after {len(again.history)} trials in total")
 
