@@ -129,6 +129,11 @@ def versions_json() -> str:
     return json.dumps(out, sort_keys=True)
 
 
+def _features_json(features: Sequence[float]) -> str:
+    """A feature vector as stored: JSON, six decimals."""
+    return json.dumps([round(float(v), 6) for v in features])
+
+
 class Database:
     """SQLite tuning records; safe for several processes; every add is committed at once."""
 
@@ -194,7 +199,7 @@ class Database:
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (rec.workload, rec.params, rec.target, candidate_key(rec.candidate), rec.feature_version,
              json.dumps(list(rec.times)), int(rec.error), rec.error_msg, rec.seed, rec.versions,
-             rec.timestamp, json.dumps([round(float(v), 6) for v in rec.features]), int(rec.threads))))
+             rec.timestamp, _features_json(rec.features), int(rec.threads))))
         return bool(cur.rowcount)
 
     def update_features(self, rec: TuningRecord, feature_version: int, features: Sequence[float]) -> bool:
@@ -203,7 +208,7 @@ class Database:
         cur = self._retry(lambda: self._conn.execute(
             "UPDATE measurements SET feature_version = ?, features = ? WHERE workload = ? AND params = ? "
             "AND target = ? AND threads = ? AND candidate = ?",
-            (int(feature_version), json.dumps([round(float(v), 6) for v in features]), rec.workload, rec.params,
+            (int(feature_version), _features_json(features), rec.workload, rec.params,
              rec.target, int(rec.threads), candidate_key(rec.candidate))))
         return bool(cur.rowcount)
 

@@ -248,9 +248,9 @@ class Tuner:
         stale = sum(r.feature_version != FEATURE_VERSION for r in others)
         if stale:
             log.warning("transfer: %d records of other workloads in %s have features of version %s, not the "
-                        "current %d, and are not used (tuning those workloads again records them anew; for bundled "
-                        "suite kernels, benchmarks/refeaturize.py in polyopt's source tree updates them without "
-                        "measuring)", stale, self.db.path,
+                        "current %d, and are not used (tuning one of those workloads again, with resume, updates its "
+                        "records without measuring; so does benchmarks/refeaturize.py in polyopt's source tree for "
+                        "bundled suite kernels)", stale, self.db.path,
                         ",".join(str(v) for v in sorted({r.feature_version for r in others} - {FEATURE_VERSION})),
                         FEATURE_VERSION)
         if len(recs) < self.opts.min_transfer_records:
