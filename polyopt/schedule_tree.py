@@ -43,7 +43,8 @@ class Schedule:
     def original(scop: Scop) -> Schedule:
         """The source order as a tree: one single-member band per source loop, sequence nodes for
         statement order (built from each statement's 2d+1 schedule and loop identities)."""
-        node = _original_node(list(scop.statements), 0)
+        stmts = [s for s in scop.statements if not s.domain.is_empty()]   # never run: no place needed
+        node = _original_node(stmts, 0) if stmts else ir.Leaf()
         return Schedule(scop, ir.to_isl(ir.Tree(str(scop.domain), node)))
 
     @staticmethod
@@ -141,18 +142,19 @@ def _stmt_key(name: str) -> tuple[int, str]:
 
 # --- the original schedule -------------------------------------------------------------------------
 def _dim_kind(stmt: Statement, d: int) -> tuple[str, int]:
-    """('loop', 0) when output dimension d of the 2d+1 schedule follows an iterator, else ('const', v)."""
+    """('const', v) when output dimension d of the 2d+1 schedule is the integer v on all of the
+    statement's domain, else ('loop', 0). A loop dimension pinned by the domain (if i == 3) counts as a
+    constant; one pinned to a size parameter (if i == k) as a loop, since its place varies with k."""
     m = stmt.schedule
-    if d >= m.dim(isl.dim_type.out):
+    n_out = m.dim(isl.dim_type.out)
+    if d >= n_out:
         return ("const", 0)
-    pma = isl.PwMultiAff.from_map(m)
-    pieces: list[bool] = []
-    n_in = m.dim(isl.dim_type.in_)
-    pma.get_pw_aff(d).foreach_piece(lambda _s, aff: pieces.append(aff.involves_dims(isl.dim_type.in_, 0, n_in)))
-    if any(pieces):
-        return ("loop", 0)
-    val = m.plain_get_val_if_fixed(isl.dim_type.out, d)
-    return ("const", int(val.to_python()) if val.is_int() else 0)
+    vals = m.range().project_out(isl.dim_type.set, d + 1, n_out - d - 1).project_out(isl.dim_type.set, 0, d)
+    vals = vals.project_out(isl.dim_type.param, 0, vals.dim(isl.dim_type.param))
+    v = vals.sample_point().get_coordinate_val(isl.dim_type.set, 0).to_python()
+    if vals.is_equal(isl.Set(f"{{ [{v}] }}")):
+        return ("const", int(v))
+    return ("loop", 0)
 
 
 def _width(stmts: list[Statement]) -> int:
@@ -160,13 +162,15 @@ def _width(stmts: list[Statement]) -> int:
 
 
 def _original_node(stmts: list[Statement], d: int) -> ir.Node:
+    """The tree of the (non-empty) statements from schedule dimension d down. Statements that share all
+    positions before d sit in the same loops, so a dimension that is a loop for one of them and a
+    constant for another is a loop whose iterator the domain pins (if i == 3): a band member for all,
+    the constant being its value there."""
     if d >= _width(stmts):
         return ir.Leaf()
     kinds = [_dim_kind(s, d) for s in stmts]
-    if all(k[0] == "loop" for k in kinds):
+    if any(k[0] == "loop" for k in kinds):
         return ir.Band(_member_text(stmts, d), _original_node(stmts, d + 1))
-    if any(k[0] == "loop" for k in kinds):   # cannot happen for trees the builder produces
-        raise ValueError(f"schedule dimension {d} mixes loops and positions")
     groups: dict[int, list[Statement]] = {}
     for s, (_, v) in zip(stmts, kinds):
         groups.setdefault(v, []).append(s)

@@ -262,3 +262,86 @@ def test_a_loop_ast_that_needs_too_much_isl_work_is_a_clear_error(monkeypatch):
     assert s.tree.get_ctx().get_max_operations() == 0          # the limit is lifted again afterwards
     monkeypatch.undo()
     assert build_loop_ast(scop, s.tree, {"tsteps": 20, "n": 30}).body
+
+
+# --- the original schedule of guarded statements: a loop the domain pins, an empty domain ----------
+_GUARDED = '''
+def pinned(n: int, A: "float64[n]"):
+    for i in range(n):
+        if i == 3:
+            A[i] = 0.0
+        A[i] += 1.0
+
+def pinned_else(n: int, k: int, A: "float64[n]", B: "float64[n]"):
+    for i in range(n):
+        if i == k:
+            A[i] = 5.0
+        else:
+            B[i] = 2.0 * A[i]
+
+def pinned_nest(n: int, m: int, A: "float64[n, m]", B: "float64[n, m]"):
+    for i in range(n):
+        if i == 0:
+            for j in range(m):
+                A[i, j] = 0.0
+        for j in range(m):
+            B[i, j] = A[i, j] + 1.0
+
+def two_pins(n: int, k: int, m: int, A: "float64[n]"):
+    for i in range(n):
+        if i == k:
+            A[0] = A[0] * 2.0 + 1.0
+        if i == m:
+            A[0] = A[0] * 3.0 + 5.0
+'''
+_EMPTY_C = """
+void empty_guard(int n, double A[n], double B[n]) {
+#pragma scop
+  for (int i = 0; i < n; i++) { A[i] = 1.0; if (i < 0) B[i] = 7.0; A[i] += 2.0; }
+#pragma endscop
+}
+"""
+
+
+def _guarded(name: str):
+    from polyopt.frontend.python_frontend import from_python_source
+    return from_python_source(_GUARDED, name)
+
+
+@pytest.mark.parametrize("name", ["pinned", "pinned_else", "pinned_nest", "two_pins"])
+def test_original_schedule_of_a_loop_pinned_by_an_equality_keeps_the_source_order(name):
+    scop = _guarded(name)
+    o = Schedule.original(scop)
+    smap, orig = o.map(), scop.schedule_map
+    assert smap.lex_lt_union_map(smap).is_equal(orig.lex_lt_union_map(orig))
+
+
+@pytest.mark.parametrize("name,sizes", [("pinned", {"n": 8}), ("pinned_else", {"n": 8, "k": 4}),
+                                        ("pinned_else", {"n": 8, "k": 0}), ("pinned_nest", {"n": 5, "m": 6}),
+                                        ("two_pins", {"n": 9, "k": 6, "m": 2}),
+                                        ("two_pins", {"n": 9, "k": 2, "m": 6})])
+@pytest.mark.parametrize("scheduler", ["original", "polly"])
+def test_guarded_kernels_compile_and_match_python(name, sizes, scheduler):
+    import polyopt
+    ns: dict = {}
+    exec(_GUARDED, ns)
+    scop = _guarded(name)
+    arrays, _ = make_inputs(scop, sizes, 0)
+    want = {k: v.copy() for k, v in arrays.items()}
+    ns[name](**sizes, **want)
+    got = {k: v.copy() for k, v in arrays.items()}
+    free = {k: v for k, v in sizes.items() if k in ("k", "m") and name != "pinned_nest"}   # not array extents
+    polyopt.compile(scop, scheduler)(**free, **got)
+    assert all(np.allclose(got[k], want[k], equal_nan=True) for k in want)
+
+
+@pytest.mark.parametrize("scheduler", ["original", "polly"])
+def test_a_statement_with_an_empty_domain_is_left_out_of_the_original_schedule(tmp_path, scheduler):
+    import polyopt
+    path = tmp_path / "empty_guard.c"
+    path.write_text(_EMPTY_C)
+    scop = from_c(str(path))
+    assert scop.statements[1].domain.is_empty()
+    A, B = np.zeros(7), np.full(7, -1.0)
+    polyopt.compile(scop, scheduler)(A=A, B=B)
+    assert np.array_equal(A, np.full(7, 3.0)) and np.array_equal(B, np.full(7, -1.0))
