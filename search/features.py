@@ -27,7 +27,9 @@ instance counts are sampled down the loop nest (loopinfo), no longer evaluated o
 counted a piece of a tiled triangular nest as if it ran over the whole nest; v11: an inner loop carrying a
 recurrence through the previous iteration's store is charged its latency over the recurrences in flight;
 v12: loops that LLVM unrolls completely cost no loop overhead, and a guard around any statement of the
-innermost loop, not only the dominant one, keeps that loop from vectorizing).
+innermost loop, not only the dominant one, keeps that loop from vectorizing; v13: a recurrence carried by
+a short loop that LLVM unrolls away is charged too when the loop around it continues the chain, and a
+short vector loop with a guard or a loop inside it does not vectorize).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from polyopt.model import Scop
 from polyopt.search.inputs import array_shape
 from polyopt.search.loopinfo import Leaf, LoopLevel, body_flops, dim_coefficients, eval_expr, leaves
 
-FEATURE_VERSION = 12
+FEATURE_VERSION = 13
 MAX_DEPTH = 10
 MAX_ACCESSES = 4
 CACHE_LINE = 64
@@ -65,9 +67,10 @@ _TOTALS = ("flops", "bytes", "intensity", "n_loops", "n_sites", "depth", "work_p
 # compute at VECTOR_LANES flops per cycle when the effective innermost loop (after LLVM's full unrolling
 # of short loops: effective_inner) can vectorize (unit or zero strides, no short flow dependence it
 # carries, within the statement or between two statements fused in it, no guard inside it that tests
-# its iterator, and no reduction unless a vectorize:reassoc mark around it allows reassociation), else 1, and
-# no faster than the recurrence's chain_latency per iteration over the accumulators when it is a scalar
-# reduction; memory:
+# its iterator, no guard or loop inside it when it is a short vector loop LLVM unrolls away, and no
+# reduction unless a vectorize:reassoc mark around it allows reassociation), else 1, and no faster than
+# the recurrence's chain_latency per iteration over the accumulators when it is a scalar reduction or a
+# short flow dependence (also one carried by an unrolled strip, _unrolled_recurrence); memory:
 # loads from L1 (every access, vectorized or not), and the traffic into L1, L2 and L3 (the sliding-window
 # model of `traffic`), each over the bandwidth of the level it comes from (bytes per cycle); the larger
 # of the two (a roofline), plus loop overhead (OVERHEAD_CYCLES per loop entry, loop-back branch and
@@ -309,9 +312,13 @@ def _totals(program: LoopProgram, sites: list[Leaf], main: Leaf, shapes: dict[st
         reduction = float(bool(strides) and strides[0] == 0.0 and lv.extent > 1)
         reassoc = any("vectorize:reassoc" in outer.loop.annotations for outer in main.loops)
         carried = carried_read(program, main, k)
+        chains = _chains(main, k)
+        if carried is None:
+            carried, chains = _unrolled_recurrence(program, main, k)
         vectorizable = float(inner_stride <= 1.0 and (not reduction or reassoc) and lv.extent >= 4
                              and carried is None and not guarded_inside(main, k, sites)
-                             and not carried_between_statements(program, main, k, sites))
+                             and not carried_between_statements(program, main, k, sites)
+                             and not _short_vector_loop_blocked(main, k, sites))
     compute = 1.0 / (VECTOR_LANES if vectorizable else 1.0)
     if reduction and not vectorizable:      # each iteration waits for the previous one's result
         target, value = program.instance(main.call)
@@ -319,7 +326,7 @@ def _totals(program: LoopProgram, sites: list[Leaf], main: Leaf, shapes: dict[st
         compute = max(compute, chain_latency(value, target) / (body * max(accumulators, 1.0)))
     if carried is not None:     # a recurrence through the previous iteration's store (seidel's A[i][j-1])
         _, value = program.instance(main.call)
-        compute = max(compute, chain_latency(value, carried) / (max(body_flops(value), 1) * _chains(main, k)))
+        compute = max(compute, chain_latency(value, carried) / (max(body_flops(value), 1) * chains))
     loads = main.instances * sum(sizes.get(a.array, 8) for a in _accesses(program, main)) / main_flops
     load_cycles = loads / (SCALAR_LOAD_BYTES_PER_CYCLE * (VECTOR_LANES if vectorizable else 1.0))
     memory = max([load_cycles] + [t / b for t, b in zip(per_flop, BYTES_PER_CYCLE)])
@@ -370,6 +377,21 @@ def varying_guard(leaf: Leaf, k: int) -> bool:
     than with the guards separated out of the loops (isl's `separate`)."""
     inner = {lv.loop.iterator for lv in leaf.loops[k:]}
     return any(depth > k and bool(names & inner) for depth, names in leaf.guards)
+
+
+def _short_vector_loop_blocked(leaf: Leaf, k: int, sites: list[Leaf]) -> bool:
+    """Whether loop k is a vector-marked loop short enough for LLVM to unroll completely (the full
+    unroller runs before the loop vectorizer), with a guard (any: LLVM does not unswitch it first) or a
+    loop inside it. The unrolled copies are then left to the SLP vectorizer, which packs straight-line
+    code only. Measured on gemm 800^3: a 4-wide j loop around `if (k == 0) C *= beta` and the update ran in
+    283 ms (no vector code; the vectorizer took the strided loop outside instead); an 8-wide j loop around
+    an unrolled k loop, 143 ms; the same tiles with the vector loop innermost and unguarded, 12-40 ms."""
+    lv = leaf.loops[k]
+    if not (lv.loop.is_vector and lv.extent <= FULL_UNROLL_EXTENT):
+        return False
+    guarded = any(depth > k for lf in sites if len(lf.loops) > k and lf.loops[k].loop is lv.loop
+                  for depth, _ in lf.guards)
+    return guarded or k < len(leaf.loops) - 1
 
 
 def guarded_inside(leaf: Leaf, k: int, sites: list[Leaf]) -> bool:
@@ -431,6 +453,30 @@ def chain_latency(value: X.Expr, read: X.Access) -> float:
 FULL_UNROLL_EXTENT = 8      # LLVM's O3 pipeline fully unrolls constant-trip loops this short
 OOO_ITERATIONS = 16         # iterations of a short loop the out-of-order window holds (Zen 5: 448 micro-ops;
 #                             a seidel iteration is about 25)
+
+
+def _unrolled_recurrence(program: LoopProgram, leaf: Leaf, k: int) -> tuple[X.Access | None, float]:
+    """The read and the number of independent chains of a short flow dependence carried by a loop j inside
+    loop k that LLVM unrolls away, when loop k moves the written element the same way as loop j (seidel's
+    j strip of 8 under a loop stepping 8 along j): unrolling copies the chain, it does not break it, and
+    the chain goes on across loop k's iterations. The other loops inside k each run their own chain.
+    Without this, that seidel-2d candidate was estimated the fastest of 96 and ran 3.2x slower than the
+    best (58 ms). When loop k moves the element another way, the strips are independent and out-of-order
+    execution overlaps them (a strip of 8 along j under a time loop ran in 22 ms): (None, 1)."""
+    target, _ = program.instance(leaf.call)
+    env = dict(leaf.env)
+    for j in range(len(leaf.loops) - 1, k, -1):
+        read = carried_read(program, leaf, j)
+        if read is None:
+            continue
+        inner = float(np.prod([max(lv.extent, 1.0) for i, lv in enumerate(leaf.loops) if i > k and i != j]))
+        along_j = dim_coefficients(target, leaf.loops[j].loop.iterator, env)
+        along_k = dim_coefficients(target, leaf.loops[k].loop.iterator, env)
+        ratios = {b / a for a, b in zip(along_j, along_k) if a}
+        same_way = len(ratios) == 1 and ratios.pop() > 0 and all(b == 0 for a, b in zip(along_j, along_k) if not a)
+        if same_way:
+            return read, inner
+    return None, 1.0
 
 
 def _chains(leaf: Leaf, k: int) -> float:
