@@ -35,6 +35,7 @@ from polyopt.search.interrupt import graceful_interrupts, stop_point, stop_reque
 from polyopt.search.measure import MeasureOptions, Measurer, MeasureResult, MeasureTask
 from polyopt.search.space import SearchSpace
 
+from polyopt.errors import ArgumentError
 from polyopt.model import Scop
 
 log = logging.getLogger(__name__)
@@ -515,6 +516,39 @@ class Tuner:
                           dict(self.baseline_times), self.flops, interrupted, elapsed)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _checked_params(scop: Scop, params: Mapping[str, int] | None) -> dict[str, int]:
+    """The sizes as ints: one for every size parameter of `scop`, no other names, integral, >= 0 and in
+    the kernel's context (ArgumentError otherwise)."""
+    params = dict(params or {})
+    known = ", ".join(scop.params) or "none"
+    unknown = [p for p in params if p not in scop.params]
+    if unknown:
+        raise ArgumentError(f"{scop.name} has no size parameter {', '.join(map(repr, unknown))}; "
+                            f"its size parameters: {known}")
+    missing = [p for p in scop.params if p not in params]
+    if missing:
+        raise ArgumentError(f"tune needs a value for every size parameter; missing {', '.join(missing)} "
+                            f"(size parameters of {scop.name}: {known})")
+    out: dict[str, int] = {}
+    for p, v in params.items():
+        if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
+            v = int(v)
+        if not _is_int(v) or v < 0:
+            raise ArgumentError(f"size parameter {p} must be a non-negative integer, not {v!r}")
+        out[p] = int(v)
+    if scop.params:
+        import islpy as isl
+
+        fixed = " and ".join(f"{p} = {v}" for p, v in out.items())
+        if scop.context.intersect(isl.Set(f"[{', '.join(scop.params)}] -> {{ : {fixed} }}")).is_empty():
+            raise ArgumentError(f"sizes {out} are outside what {scop.name} allows: {scop.context}")
+    return out
+
+
 def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = None, *, trials: int = 200,
          db: Database | str | None = None, seed: int = 0, strategy: str = "model", batch_size: int = 16,
          transfer: bool = True, timeout: float | None = None, resume: bool = True,
@@ -540,18 +574,23 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     timeout: seconds allowed to build and to run one candidate (default 20). The database (a path or a
     Database; default: the per-user cache) receives every measurement as soon as it is made."""
     if strategy not in ("model", "random"):
-        raise ValueError(f"strategy must be 'model' or 'random', not {strategy!r}")
-    if time_budget is not None and not time_budget > 0:
-        raise ValueError(f"time_budget must be a positive number of seconds, not {time_budget!r}")
+        raise ArgumentError(f"strategy must be 'model' or 'random', not {strategy!r}")
+    for name, value, least in (("trials", trials, 1), ("batch_size", batch_size, 1), ("seed", seed, 0),
+                               ("threads", 1 if threads is None else threads, 1)):
+        if not (_is_int(value) and value >= least):
+            raise ArgumentError(f"{name} must be an integer >= {least}, not {value!r}")
+    for name, value in (("time_budget", time_budget), ("timeout", timeout)):
+        positive = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+        if value is not None and not positive:
+            raise ArgumentError(f"{name} must be a positive number of seconds, not {value!r}")
     target = {"gpu": "cuda"}.get(target, target)
+    if target not in ("cpu", "c", "cuda"):
+        raise ArgumentError(f"unknown target {target!r}; choose one of cpu, c, cuda")
+    params = _checked_params(scop, params)
     if target == "cuda":
         from polyopt.search.gpu import require_gpu
 
         require_gpu()           # BackendUnavailableError (with how to get one) before any work
-    params = dict(params or {})
-    missing = [p for p in scop.params if p not in params]
-    if missing:
-        raise ValueError(f"tune needs a value for every size parameter; missing {', '.join(missing)}")
     if target == "cuda":
         return _tune_cuda(scop, params, trials=trials, db=db, seed=seed, strategy=strategy,
                           batch_size=batch_size, transfer=transfer, progress=progress, sa_options=sa_options,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import signal
 import sys
 
 from polyopt.errors import PolyoptError
@@ -34,13 +36,25 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return int(args.handler(args) or 0)
+        rc = int(args.handler(args) or 0)
+        sys.stdout.flush()            # a closed pipe shows here, not at exit
+        return rc
     except PolyoptError as e:
         print(f"polyopt {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"polyopt {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _broken_pipe()
+
+
+def _broken_pipe() -> int:
+    """The reader of our output went away (`polyopt ... | head -1`): stop quietly, as other tools do,
+    with stdout pointed at /dev/null so that Python's flush at exit does not complain again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
-from polyopt.cli.common import add_target_argument, load_scop, parse_params, suite_params
+from polyopt.cli.common import add_target_argument, load_scop, parse_params, positive_int, suite_params
+from polyopt.errors import PolyoptError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", help="dataset size for suite:NAME targets")
     p.add_argument("--db", help="tuning database (default: the per-user cache)")
     p.add_argument("--target-device", default="cpu", dest="device")
-    p.add_argument("--threads", type=int, default=None, help="only measurements with this thread count")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="only measurements with this thread count")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run)
 
@@ -24,9 +27,11 @@ def run(args: argparse.Namespace) -> int:
     from polyopt.search import backend
     from polyopt.search.database import Database, params_key
 
+    if args.db and not os.path.isfile(args.db):
+        raise PolyoptError(f"no tuning database at {args.db} (polyopt tune --db {args.db} makes one)")
     scop = load_scop(args.target, args.function)
-    params = {**suite_params(args.target, args.size), **parse_params(args.param)}
-    params = {k: v for k, v in params.items() if k in scop.params}
+    defaults = {k: v for k, v in suite_params(args.target, args.size).items() if k in scop.params}
+    params = {**defaults, **parse_params(args.param, scop)}
     with Database(args.db) as db:
         target = backend.target_fingerprint(args.device)
         rec = db.best(scop.fingerprint, params_key(params), target, args.threads)

@@ -6,7 +6,10 @@ import argparse
 import importlib
 import importlib.util
 import os
+import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from polyopt.errors import PolyoptError, ScopError, ScopReason, SourceLocation
 from polyopt.model import Scop
@@ -43,7 +46,7 @@ def _load_python(path: str, func: str, target: str) -> Scop:
     if path.endswith(".py"):
         if not os.path.exists(path):
             raise ScopError(ScopReason.NO_SCOP, f"no such file: {path}", location=SourceLocation(path))
-        return from_python_source(Path(path).read_text(), func or None, filename=path)
+        return from_python_source(_read_text(Path(path)), func or None, filename=path)
     if not func:
         raise ScopError(ScopReason.NO_SCOP, f"cannot tell what '{target}' is",
                         hint=f"give {TARGET_HELP}")
@@ -53,18 +56,63 @@ def _load_python(path: str, func: str, target: str) -> Scop:
         spec = None
     if spec is None or spec.origin is None:
         raise ScopError(ScopReason.NO_SCOP, f"no module named '{path}'", hint=f"give {TARGET_HELP}")
-    return from_python_source(Path(spec.origin).read_text(), func, filename=spec.origin)
+    return from_python_source(_read_text(Path(spec.origin)), func, filename=spec.origin)
 
 
-def parse_params(items: list[str] | None) -> dict[str, int]:
-    """['N=1024', 'M=512'] -> {'N': 1024, 'M': 512}"""
+def _read_text(path: Path) -> str:
+    """A source file's text; bytes that are not UTF-8 (in a comment, say) become U+FFFD."""
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def parse_params(items: list[str] | None, scop: Scop | None = None) -> dict[str, int]:
+    """['N=1024', 'M=512'] -> {'N': 1024, 'M': 512}; a name given twice, or (with `scop`) one that is
+    not a size parameter of the kernel, is an error."""
     out: dict[str, int] = {}
     for item in items or []:
         name, eq, value = item.partition("=")
-        if not eq or not value.strip().lstrip("-").isdigit():
+        name = name.strip()
+        if not eq or not name or not value.strip().lstrip("-").isdigit():
             raise PolyoptError(f"--param expects NAME=INTEGER, got '{item}'")
-        out[name.strip()] = int(value)
+        if name in out:
+            raise PolyoptError(f"--param {name} is given twice")
+        if scop is not None and name not in scop.params:
+            known = ", ".join(scop.params) or "none"
+            raise PolyoptError(f"--param {name}: {scop.name} has no size parameter '{name}'; "
+                               f"its size parameters: {known}")
+        out[name] = int(value)
     return out
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return int(_checked(text, int, lambda v: v >= 1, "an integer >= 1"))
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return int(_checked(text, int, lambda v: v >= 0, "an integer >= 0"))
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number > 0 (seconds)."""
+    return float(_checked(text, float, lambda v: v > 0, "a positive number"))
+
+
+def _checked(text: str, kind: Callable[[str], Any], ok: Callable[[Any], bool], what: str) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {what}, got '{text}'")
+    return value
+
+
+def c_identifier(text: str) -> str:
+    """argparse type: a C identifier (a name the exported function can have)."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
+        raise argparse.ArgumentTypeError(f"expected a C identifier, got '{text}'")
+    return text
 
 
 def add_target_argument(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +126,9 @@ def suite_params(target: str, size: str | None) -> dict[str, int]:
         return {}
     from polyopt import kernels
     kernel = kernels.get(target.split(":", 1)[1])
-    return dict(kernel.datasets[(size or "SMALL").upper()])
+    name = (size or "SMALL").upper()
+    if name not in kernel.datasets:
+        raise PolyoptError(f"--size {size}: {kernel.name} has the sizes {', '.join(kernel.datasets)}")
+    return dict(kernel.datasets[name])
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from polyopt.cli.common import parse_params
+from polyopt.cli.common import non_negative_int, parse_params, positive_float, positive_int
 
 DEFAULT_KERNELS = "gemm,jacobi-2d,lu"
 
@@ -25,14 +25,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--contenders", default="all",
                    help=f"comma-separated names or groups: {', '.join(ALL_NAMES)}; groups "
                    f"{', '.join(GROUPS)} (default all)")
-    p.add_argument("--threads", type=int, default=1, help="OpenMP/BLAS threads for every contender")
-    p.add_argument("--repeats", type=int, default=5, help="timed runs per contender (median reported)")
-    p.add_argument("--trials", type=int, default=0, help="tuning trials for the polyopt-tuned contenders")
+    p.add_argument("--threads", type=positive_int, default=1, help="OpenMP/BLAS threads for every contender")
+    p.add_argument("--repeats", type=positive_int, default=5,
+                   help="timed runs per contender (median reported)")
+    p.add_argument("--trials", type=non_negative_int, default=0,
+                   help="tuning trials for the polyopt-tuned contenders")
     p.add_argument("--db", help="tuning database to reuse (default: the shared cache)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--reference", choices=("c", "python"), default="c",
                    help="check outputs against the gcc -O2 build (c) or the suite's Python version")
-    p.add_argument("--timeout", type=float, default=1800.0, help="seconds per contender and kernel")
+    p.add_argument("--timeout", type=positive_float, default=1800.0, help="seconds per contender and kernel")
     p.add_argument("--specialize-sizes", action="store_true",
                    help="compile the C contenders with the sizes fixed as constants (as polyopt's kernels "
                    "are); without it Polly gives up on the VLA bounds that are function arguments")

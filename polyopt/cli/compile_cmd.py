@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from polyopt.cli.common import add_target_argument, load_scop, parse_params
+from polyopt.cli.common import add_target_argument, c_identifier, load_scop, parse_params
 from polyopt.errors import PolyoptError
 
 EMITS = ("llvm", "asm", "c", "so", "o", "cuda", "ptx")
@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="cpu: LLVM (default); c: C compiled by gcc; cuda: the CUDA backend")
     p.add_argument("--emit", default=None, choices=EMITS,
                    help="what to write (default: llvm; cuda with --target cuda)")
-    p.add_argument("--entry", default="kernel", help="name of the exported function (default: kernel)")
+    p.add_argument("--entry", type=c_identifier, default="kernel",
+                   help="name of the exported function, a C identifier (default: kernel)")
     p.add_argument("-o", "--output", help="output file (default: stdout; required for so/o)")
     p.set_defaults(handler=run)
 
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from polyopt.codegen import api
 
     scop = load_scop(args.target, args.function)
-    params = parse_params(args.param)
+    params = parse_params(args.param, scop)
     options = {"entry_name": args.entry, "specialize": bool(params)}
     emit = args.emit or ("cuda" if args.backend == "cuda" else "llvm")
     if args.backend == "cuda" or emit in GPU_EMITS:

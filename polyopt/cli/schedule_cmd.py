@@ -45,14 +45,30 @@ def _tile_sizes(text: str) -> tuple[int, ...] | None:
 
 def _candidate(args: argparse.Namespace, scop: object) -> Candidate:
     if args.candidate:
-        text = args.candidate
-        if not text.lstrip().startswith("{"):
-            text = Path(text).read_text()
-        try:
-            return Candidate.from_json(text)
-        except (ValueError, KeyError) as e:
-            raise PolyoptError(f"--candidate: not a candidate record: {e}") from None
+        return read_candidate(args.candidate)
     return schedule(scop, args.scheduler, tile_sizes=_tile_sizes(args.tile))  # type: ignore[arg-type]
+
+
+def read_candidate(arg: str) -> Candidate:
+    """A candidate from inline JSON or a JSON file: a candidate record, or a record wrapped in
+    {"candidate": ...} as `polyopt schedule --emit json` and `polyopt best --json` print it."""
+    text = arg
+    if not text.lstrip().startswith(("{", "[")):
+        try:
+            text = Path(arg).read_text(errors="replace")
+        except OSError as e:
+            raise PolyoptError(f"--candidate: cannot read {arg}: {e.strerror or e}") from None
+    try:
+        data = json.loads(text)
+        if isinstance(data, dict) and isinstance(data.get("candidate"), dict):
+            data = data["candidate"]
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object")
+        return Candidate.from_dict(data)
+    except KeyError as e:
+        raise PolyoptError(f"--candidate: not a candidate record: no field {e}") from None
+    except (ValueError, TypeError) as e:
+        raise PolyoptError(f"--candidate: not a candidate record: {e}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"# {cand}")
         print(render_tree(sched))
     else:
-        print(emit_code(sched, parse_params(args.param), args.emit))
+        print(emit_code(sched, parse_params(args.param, scop), args.emit))
     return 0
 
 

@@ -7,7 +7,9 @@ import json
 import math
 import time
 
-from polyopt.cli.common import add_target_argument, load_scop, parse_params, suite_params
+from polyopt.cli.common import (add_target_argument, load_scop, non_negative_int, parse_params,
+                                positive_float, positive_int, suite_params)
+from polyopt.errors import PolyoptError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,19 +17,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_target_argument(p)
     p.add_argument("--param", action="append", metavar="N=VALUE", help="a size parameter value (repeatable)")
     p.add_argument("--size", help="dataset size for suite:NAME targets (MINI..EXTRALARGE; default SMALL)")
-    p.add_argument("--trials", type=int, default=200, help="measurements in total (default 200)")
+    p.add_argument("--trials", type=positive_int, default=200, help="measurements in total (default 200)")
     p.add_argument("--db", help="tuning database (default: $POLYOPT_CACHE_DIR or ~/.cache/polyopt/tuning.db)")
     p.add_argument("--resume", action="store_true",
                    help="continue a previous tuning of the same task: its measurements count as trials")
     p.add_argument("--strategy", choices=("model", "random"), default="model")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--timeout", type=float, default=None, help="seconds to build / to run one candidate")
-    p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--timeout", type=positive_float, default=None,
+                   help="seconds to build / to run one candidate")
+    p.add_argument("--time-budget", type=positive_float, default=None, metavar="SECONDS",
                    help="stop tuning after this many seconds, even before --trials (the measurement in progress "
                         "finishes; everything measured is kept)")
     p.add_argument("--no-transfer", action="store_true", help="do not start from other kernels' records")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="CPU threads of the measured kernels (default: every core; part of the record key)")
     p.add_argument("--target-device", default="cpu", dest="device", help="cpu (default) or cuda")
     p.add_argument("--plot", help="write best-so-far GFLOP/s vs trials to this PNG")
@@ -39,8 +42,12 @@ def run(args: argparse.Namespace) -> int:
     from polyopt.search.tuner import tune
 
     scop = load_scop(args.target, args.function)
-    params = {**suite_params(args.target, args.size), **parse_params(args.param)}
-    params = {k: v for k, v in params.items() if k in scop.params}
+    defaults = {k: v for k, v in suite_params(args.target, args.size).items() if k in scop.params}
+    params = {**defaults, **parse_params(args.param, scop)}
+    missing = [p for p in scop.params if p not in params]
+    if missing:
+        raise PolyoptError(f"tune needs a value for every size parameter of {scop.name}: give "
+                           + " ".join(f"--param {p}=N" for p in missing))
     bar = None if args.json else _ProgressBar(args.trials)
     try:
         result = tune(scop, args.device, params, trials=args.trials, db=args.db, seed=args.seed,
