@@ -3,6 +3,7 @@ original 2d+1 schedule, access relations, and the canonical text behind the fing
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import islpy as isl
@@ -22,8 +23,15 @@ class NotAffine(Exception):
         super().__init__(X.to_c(expr))
 
 
-def affine_text(e: X.Expr, names: set[str]) -> str:
-    """isl text of an affine (quasi-affine, piecewise) expression over `names`, or NotAffine."""
+Sign = Callable[[str], int]
+"""Where an isl expression text is evaluated: 1 if it is >= 0 at every point, -1 if <= 0, 0 if unknown."""
+
+
+def affine_text(e: X.Expr, names: set[str], sign: Sign | None = None) -> str:
+    """isl text of an affine (quasi-affine, piecewise) expression over `names`, or NotAffine. C's integer
+    `/` and `%` truncate toward zero; `sign` lets a dividend of known sign use one floor (see _c_div)."""
+    def text(x: X.Expr) -> str:
+        return affine_text(x, names, sign)
     if isinstance(e, X.Const) and not e.dtype.is_float:
         return str(int(e.value))
     if isinstance(e, X.Const) and float(e.value).is_integer():
@@ -31,38 +39,59 @@ def affine_text(e: X.Expr, names: set[str]) -> str:
     if isinstance(e, X.Var) and e.name in names:
         return e.name
     if isinstance(e, X.Cast) and not e.dtype.is_float:
-        return affine_text(e.operand, names)
+        return text(e.operand)
     if isinstance(e, X.Unary) and e.op == "neg":
-        return f"-({affine_text(e.operand, names)})"
+        return f"-({text(e.operand)})"
     if isinstance(e, X.Binary):
         a, b = e.lhs, e.rhs
         if e.op in ("+", "-"):
-            return f"({affine_text(a, names)}) {e.op} ({affine_text(b, names)})"
+            return f"({text(a)}) {e.op} ({text(b)})"
         if e.op in ("min", "max"):
-            return f"{e.op}({affine_text(a, names)}, {affine_text(b, names)})"
+            return f"{e.op}({text(a)}, {text(b)})"
         if e.op == "*":
             if _is_int_const(a):
-                return f"{int(a.value)} * ({affine_text(b, names)})"  # type: ignore[union-attr]
+                return f"{int(a.value)} * ({text(b)})"  # type: ignore[union-attr]
             if _is_int_const(b):
-                return f"{int(b.value)} * ({affine_text(a, names)})"  # type: ignore[union-attr]
-        if e.op in ("/", "floordiv") and _is_int_const(b) and int(b.value) > 0:  # type: ignore[union-attr]
-            return f"floor(({affine_text(a, names)}) / {int(b.value)})"  # type: ignore[union-attr]
-        if e.op in ("%", "mod") and _is_int_const(b) and int(b.value) > 0:  # type: ignore[union-attr]
-            return f"(({affine_text(a, names)}) mod {int(b.value)})"  # type: ignore[union-attr]
+                return f"{int(b.value)} * ({text(a)})"  # type: ignore[union-attr]
+        if e.op == "floordiv" and _is_int_const(b) and int(b.value) > 0:  # type: ignore[union-attr]
+            return f"floor(({text(a)}) / {int(b.value)})"  # type: ignore[union-attr]
+        if e.op == "mod" and _is_int_const(b) and int(b.value) > 0:  # type: ignore[union-attr]
+            return f"(({text(a)}) mod {int(b.value)})"  # type: ignore[union-attr]
+        if e.op in ("/", "%") and isinstance(b, X.Const) and not b.dtype.is_float and b.value != 0 \
+                and not _has_float(a):
+            return _c_div(e.op, text(a), int(b.value), sign)
     raise NotAffine(e, any(isinstance(x, X.Access) for x in X.walk(e)))
 
 
-def condition_text(e: X.Expr, names: set[str]) -> str:
+def condition_text(e: X.Expr, names: set[str], sign: Sign | None = None) -> str:
     """isl constraint text of an affine condition, or NotAffine."""
     if isinstance(e, X.Compare):
-        return f"({affine_text(e.lhs, names)}) {e.op.replace('==', '=')} ({affine_text(e.rhs, names)})"
+        lhs, rhs = affine_text(e.lhs, names, sign), affine_text(e.rhs, names, sign)
+        return f"({lhs}) {e.op.replace('==', '=')} ({rhs})"
     if isinstance(e, X.Logical):
-        return f"(({condition_text(e.lhs, names)}) {e.op} ({condition_text(e.rhs, names)}))"
+        return f"(({condition_text(e.lhs, names, sign)}) {e.op} ({condition_text(e.rhs, names, sign)}))"
     if isinstance(e, X.Unary) and e.op == "not":
-        return f"(not ({condition_text(e.operand, names)}))"
+        return f"(not ({condition_text(e.operand, names, sign)}))"
     if isinstance(e, X.Const):
         return "(0 = 0)" if e.value else "(1 = 0)"
     raise NotAffine(e, any(isinstance(x, X.Access) for x in X.walk(e)))
+
+
+def _c_div(op: str, num: str, d: int, sign: Sign | None) -> str:
+    """isl text of C's `num / d` or `num % d` (d != 0): the quotient truncates toward zero, floor(num / |d|)
+    where num >= 0 and ceil(num / |d|) where num <= 0, a piecewise expression where the sign is unknown;
+    `num / -d == -(num / d)`, and `num % d == num - d * (num / d)` has the sign of num."""
+    s = 0 if sign is None else sign(num)
+    floor, ceil = f"floor(({num}) / {abs(d)})", f"-floor((-({num})) / {abs(d)})"
+    q = floor if s > 0 else ceil if s < 0 else f"min({ceil}, max({floor}, 0))"
+    if op == "%":
+        return f"(({num}) mod {abs(d)})" if s > 0 else f"(({num}) - {abs(d)} * ({q}))"
+    return q if d > 0 else f"-({q})"
+
+
+def _has_float(e: X.Expr) -> bool:
+    """Whether an expression holds a floating constant or cast (C then divides in floating point)."""
+    return any(isinstance(x, (X.Const, X.Cast)) and x.dtype.is_float for x in X.walk(e))
 
 
 def _is_int_const(e: X.Expr) -> bool:
@@ -88,6 +117,7 @@ class _Builder:
         self.prefix = f"[{', '.join(self.params)}] -> " if self.params else ""
         self.raw: list[tuple[str, _Frame, Assign]] = []
         self.loops_seen = 0
+        self.ctx = isl.Set(f"{self.prefix}{{ : }}")    # the context, set by build()
 
     def error(self, reason: ScopReason, msg: str, node: Node, hint: str = "") -> ScopError:
         return ScopError(reason, msg, location=node.location, text=node.text, hint=hint)
@@ -105,6 +135,22 @@ class _Builder:
     def names(self, frame: _Frame) -> set[str]:
         return set(self.params) | set(frame.iterators)
 
+    def sign(self, iterators: tuple[str, ...], constraints: tuple[str, ...]) -> Sign:
+        """The Sign of expressions evaluated at the points of these constraints, under the context (the
+        set is built at the first division, so code without one pays nothing)."""
+        space = f"{self.prefix}{{ [{', '.join(iterators)}] : "
+        cache: list[isl.Set] = []
+
+        def sign(num: str) -> int:
+            if not cache:
+                cache.append(isl.Set(space + (" and ".join(constraints) or "0 = 0") + " }")
+                             .intersect_params(self.ctx))
+            where = cache[0]
+            if where.intersect(isl.Set(f"{space}({num}) < 0 }}")).is_empty():
+                return 1
+            return -1 if where.intersect(isl.Set(f"{space}({num}) > 0 }}")).is_empty() else 0
+        return sign
+
     def loop(self, node: Loop, frame: _Frame) -> None:
         i = node.iterator
         if i in self.params or i in self.arrays or i in self.scalars or i in frame.iterators:
@@ -114,17 +160,19 @@ class _Builder:
             raise self.error(ScopReason.BAD_LOOP, "loop step is zero", node)
         names = self.names(frame)
         try:
-            init = affine_text(node.init, names)
+            init = affine_text(node.init, names, self.sign(frame.iterators, frame.constraints))
         except NotAffine as e:
             raise self.bound_error(node, e) from None
+        first = f"{i} >= {init}" if node.step > 0 else f"{i} <= {init}"
         try:
-            cond = condition_text(node.cond, names | {i})
+            cond = condition_text(node.cond, names | {i},
+                                  self.sign(frame.iterators + (i,), frame.constraints + (first,)))
         except NotAffine as e:
             raise self.bound_error(node, e) from None
         if i not in X.free_vars(node.cond):
             raise self.error(ScopReason.BAD_LOOP, f"the loop condition does not test the iterator '{i}'",
                              node, "write the exit test on the loop iterator, e.g. i < N")
-        cons = [f"{i} >= {init}" if node.step > 0 else f"{i} <= {init}", cond]
+        cons = [first, cond]
         if abs(node.step) != 1:
             cons.append(f"(({i}) - ({init})) mod {abs(node.step)} = 0")
         sched = i if node.step > 0 else f"-{i}"
@@ -144,12 +192,12 @@ class _Builder:
                               f"loop bound depends on array data: {X.to_c(e.expr)}", node,
                               "loop bounds must be affine in outer iterators and size parameters")
         return self.error(ScopReason.NON_AFFINE_BOUND, f"loop bound is not affine: {X.to_c(e.expr)}", node,
-                          "bounds may use +, -, multiplication by constants, min/max, floor division "
-                          "by constants of iterators and integer size parameters")
+                          "bounds may use +, -, multiplication by constants, min/max, / and % by integer "
+                          "constants, of iterators and integer size parameters")
 
     def branch(self, node: If, frame: _Frame) -> None:
         try:
-            cond = condition_text(node.cond, self.names(frame))
+            cond = condition_text(node.cond, self.names(frame), self.sign(frame.iterators, frame.constraints))
         except NotAffine as e:
             if e.reads_memory:
                 raise self.error(ScopReason.DATA_DEPENDENT_CONTROL,
@@ -205,15 +253,17 @@ class _Builder:
             raise self.error(ScopReason.NON_AFFINE_SUBSCRIPT, f"'{acc.array}' has {len(decl.shape)} "
                              f"dimensions but is accessed with {len(acc.indices)} subscripts", node)
         subs = []
+        sign = self.sign(frame.iterators, frame.constraints)
         for idx in acc.indices:
             try:
-                subs.append(affine_text(idx, self.names(frame)))
+                subs.append(affine_text(idx, self.names(frame), sign))
             except NotAffine as e:
                 hint = ("indirect accesses (A[B[i]]) are outside the polyhedral model" if e.reads_memory
                         else "subscripts must be affine in iterators and size parameters")
                 raise self.error(ScopReason.NON_AFFINE_SUBSCRIPT, f"subscript of '{acc.array}' is not "
                                  f"affine: {X.to_c(e.expr)}", node, hint) from None
-        rel = isl.Map(f"{self.prefix}{{ {tup} -> {acc.array}[{', '.join(subs)}] }}").intersect_domain(domain)
+        rel = isl.Map(f"{self.prefix}{{ {tup} -> {acc.array}[{', '.join(subs)}] }}")
+        rel = rel.intersect_domain(domain).coalesce()
         return AccessRelation(acc, rel)
 
     def check_values(self) -> None:
@@ -228,6 +278,7 @@ class _Builder:
                                      f"{', '.join(X.MATH_FUNCTIONS)}")
 
     def build(self) -> tuple[Statement, ...]:
+        self.ctx = self.context()
         self.walk(self.src.body, _Frame())
         if not self.raw:
             raise ScopError(ScopReason.NO_SCOP, f"'{self.src.name}' has no statements to model",

@@ -13,7 +13,7 @@ from polyopt import expr as X
 from polyopt.errors import ScopError, ScopReason, SourceLocation
 from polyopt.expr import DType
 from polyopt.frontend.c_preprocess import SourceLines
-from polyopt.frontend.c_types import describe, float_literal, int_literal
+from polyopt.frontend.c_types import UNSUPPORTED_HINT, CType, describe, float_literal, int_literal
 from polyopt.frontend.tree import ArrayDecl
 
 _ARITH = ("+", "-", "*", "/", "%")
@@ -82,6 +82,16 @@ class ExprLowerer:
         if isinstance(e, (X.Compare, X.Logical, X.Const)) or (isinstance(e, X.Unary) and e.op == "not"):
             return e
         return X.Compare("!=", e, X.Const(0, DType.INT32))
+
+    def ctype(self, type_node: c_ast.Node, where: c_ast.Node, name: str = "") -> CType:
+        """The CType of a declared or named type; UNSUPPORTED_TYPE at `where` for an arithmetic type without
+        an exact DType (unsigned, char, short ...), which would otherwise be silently retyped."""
+        ctype = describe(type_node, self.typedefs)
+        if ctype.unsupported:
+            what = f"'{name}' has type" if name else "type"
+            raise self.error(ScopReason.UNSUPPORTED_TYPE, f"{what} '{ctype.spelled}', which polyopt does not "
+                             "model", where, UNSUPPORTED_HINT)
+        return ctype
 
     def const_int(self, node: c_ast.Node) -> int | None:
         """The value of an integer constant expression, or None."""
@@ -179,7 +189,7 @@ class ExprLowerer:
 
     def _sizeof(self, n: c_ast.UnaryOp) -> X.Expr:
         if isinstance(n.expr, c_ast.Typename):
-            ctype = describe(n.expr, self.typedefs)
+            ctype = self.ctype(n.expr, n)
             if ctype.is_scalar and ctype.dtype is not None:
                 return X.Const(ctype.dtype.itemsize, DType.INT64)
         raise self.error(ScopReason.UNSUPPORTED_TYPE, "sizeof of a non-scalar type", n)
@@ -219,7 +229,7 @@ class ExprLowerer:
         return s
 
     def _Cast(self, n: c_ast.Cast) -> X.Expr:
-        ctype = describe(n.to_type, self.typedefs)
+        ctype = self.ctype(n.to_type, n)
         if ctype.layers:
             raise self.error(ScopReason.POINTER_ARITHMETIC, "cast to a pointer type", n)
         if ctype.dtype is None:

@@ -9,7 +9,6 @@ from polyopt.errors import ScopError, ScopReason
 from polyopt.expr import DType
 from polyopt.frontend.c_expr import Diag
 from polyopt.frontend.c_scope import Facts, Region, Scope
-from polyopt.frontend.c_types import describe
 from polyopt.frontend.tree import ArrayDecl, Assign, If, KernelSource, Loop, Node
 
 _COMPOUND_OPS = {"+=": "+", "-=": "-", "*=": "*", "/=": "/", "%=": "%"}
@@ -161,7 +160,7 @@ class RegionLowerer:
         init = n.init
         if isinstance(init, c_ast.DeclList) and len(init.decls) == 1 and init.decls[0].init is not None:
             decl = init.decls[0]
-            if not describe(decl.type, self.typedefs).is_int:
+            if not self.ex.ctype(decl.type, decl, decl.name).is_int:
                 raise self.error(ScopReason.BAD_LOOP, f"loop iterator '{decl.name}' is not an integer", n,
                                  "declare loop iterators as int or long")
             self.sym.iterators.add(decl.name)
@@ -248,7 +247,7 @@ class RegionLowerer:
         """A declaration inside the region: a local (0-d) variable or array, plus its initialisation."""
         if not d.name or isinstance(d.type, c_ast.FuncDecl):
             return []
-        ctype = describe(d.type, self.typedefs)
+        ctype = self.ex.ctype(d.type, d, d.name)
         if d.name in self.sym.iterators:
             if not ctype.is_int:
                 raise self.error(ScopReason.BAD_LOOP, f"loop iterator '{d.name}' is not an integer", d)

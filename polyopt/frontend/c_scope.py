@@ -18,7 +18,7 @@ from polyopt import expr as X
 from polyopt.errors import ScopError, ScopReason
 from polyopt.expr import DType
 from polyopt.frontend.c_expr import Diag, ExprLowerer, Symbols, cast
-from polyopt.frontend.c_types import CType, describe
+from polyopt.frontend.c_types import CType
 from polyopt.frontend.tree import Argument, ArrayDecl
 
 _PARAM_HINT = ("parameters may be arrays (double A[N][M], double A[n][m], double *x, float (*A)[M]), "
@@ -131,7 +131,7 @@ class Scope:
             if isinstance(p, c_ast.ID):
                 raise self.error(ScopReason.UNSUPPORTED_TYPE, "K&R-style parameter list", p,
                                  "declare the parameter types in the prototype: void f(int n, double *x)")
-            ctype = describe(p.type, self.typedefs)
+            ctype = self.ex.ctype(p.type, p, getattr(p, "name", None) or "")
             if isinstance(p, c_ast.Typename) or not getattr(p, "name", None):
                 if ctype.spelled == "void" and not ctype.layers:
                     continue
@@ -184,7 +184,7 @@ class Scope:
                 and not isinstance(d.type, c_ast.FuncDecl)]
 
     def local(self, decl: c_ast.Decl, pointers: list[tuple[c_ast.Decl, CType]]) -> None:
-        ctype = describe(decl.type, self.typedefs)
+        ctype = self.ex.ctype(decl.type, decl, decl.name)
         if self.iterator(decl, ctype):
             return
         if ctype.is_pointer:
@@ -213,7 +213,7 @@ class Scope:
 
     def global_(self, decl: c_ast.Decl, pointers: list[tuple[c_ast.Decl, CType]]) -> None:
         """A file-scope variable becomes an extra argument (appended after the signature's)."""
-        ctype = describe(decl.type, self.typedefs)
+        ctype = self.ex.ctype(decl.type, decl, decl.name)
         if self.iterator(decl, ctype):
             return
         if ctype.is_scalar and "const" in decl.quals and decl.init is not None:

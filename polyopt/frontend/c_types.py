@@ -8,7 +8,12 @@ from pycparser import c_ast
 
 from polyopt.expr import DType
 
-_INT_WORDS = frozenset({"int", "short", "char", "signed", "unsigned"})
+_EXACT_INT_WORDS = frozenset({"int", "signed", "long"})     # int32 and int64 (LP64), as C spells them
+_ARITH_WORDS = frozenset({"char", "short", "int", "long", "signed", "unsigned", "float", "double", "_Bool",
+                          "_Complex"})
+UNSUPPORTED_HINT = ("polyopt's types are int (int32_t), long (int64_t), float, double and _Bool; it has no "
+                    "unsigned, char or short types, whose wrap-around, width and division it would get "
+                    "wrong: use one of its types (convert the data before the call)")
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,12 @@ class CType:
     dtype: DType | None
     layers: tuple[c_ast.Node | str | None, ...] = ()
     spelled: str = ""
+    arithmetic: bool = False      # a C arithmetic type, even one without a DType (unsigned int, char ...)
+
+    @property
+    def unsupported(self) -> bool:
+        """An arithmetic type that polyopt cannot represent exactly (see UNSUPPORTED_HINT)."""
+        return self.arithmetic and self.dtype is None
 
     @property
     def is_scalar(self) -> bool:
@@ -64,7 +75,7 @@ def describe(node: c_ast.Node, typedefs: dict[str, c_ast.Node]) -> CType:
                     seen.add(name)
                     node = typedefs[name]
                     continue
-                return CType(base_dtype(inner.names), tuple(layers), name)
+                return CType(base_dtype(inner.names), tuple(layers), name, set(inner.names) <= _ARITH_WORDS)
             if isinstance(inner, c_ast.Enum):
                 return CType(DType.INT32, tuple(layers), "enum")
             return CType(None, tuple(layers), type(inner).__name__.lower())
@@ -73,18 +84,17 @@ def describe(node: c_ast.Node, typedefs: dict[str, c_ast.Node]) -> CType:
 
 
 def base_dtype(names: list[str]) -> DType | None:
-    """The DType of a list of C type specifier words (`unsigned long`, `double` ...)."""
+    """The DType of a list of C type specifier words (`long int`, `double` ...), None for types without
+    an exact DType (unsigned, char, short, long double, _Complex, structs ...)."""
     words = set(names)
-    if "double" in words:
+    if words == {"double"}:
         return DType.FLOAT64
-    if "float" in words:
+    if words == {"float"}:
         return DType.FLOAT32
     if words == {"_Bool"}:
         return DType.BOOL
-    if "long" in words and words <= _INT_WORDS | {"long"}:
-        return DType.INT64
-    if words and words <= _INT_WORDS:
-        return DType.INT32
+    if words and words <= _EXACT_INT_WORDS:
+        return DType.INT64 if "long" in words else DType.INT32
     return None
 
 

@@ -426,7 +426,7 @@ void f(double *x) {
 def test_function_locals_with_initializers() -> None:
     text = """
 #define max_score(s1, s2) ((s1 >= s2) ? s1 : s2)
-void f(int n, float eps_in, float *x, float *out, char seq[100], int t[100]) {
+void f(int n, float eps_in, float *x, float *out, int seq[100], int t[100]) {
   float eps = 0.5;                 /* never written again: substituted */
   float scale = eps_in * 2;        /* depends on a scalar argument: substituted */
   const int last = n - 1;
@@ -469,10 +469,10 @@ def test_fake_libc_headers_parse(tmp_path: pathlib.Path) -> None:
                "omp.h", "polybench.h", "stdarg.h", "stdbool.h", "stddef.h", "stdint.h", "stdio.h", "stdlib.h",
                "string.h", "sys/time.h", "sys/types.h", "time.h", "unistd.h"]
     text = "".join(f"#include <{h}>\n" for h in headers) + """
-void f(int64_t n, size_t m, double *x, float *y) {
+void f(int64_t n, ssize_t m, double *x, float *y) {
 #pragma scop
   for (int i = 0; i < n; i++)
-    for (unsigned j = 0; j < m; j++)
+    for (long j = 0; j < m; j++)
       x[i] = fabs(x[i]) + sqrtf(y[j]) + M_PI + DBL_EPSILON;
 #pragma endscop
 }
