@@ -75,7 +75,7 @@ def _c_contender(name: str) -> Contender:
         run = load_function(lib, w.function, w.signature)
         set_openmp_threads(run, s.threads)
         label = spec.label() + (" (sizes fixed)" if s.specialize_sizes else "")
-        return Prepared(run, schedule=label, code=source.read_text(), code_language="c")
+        return Prepared(run, schedule=label, code=source.read_text(errors="replace"), code_language="c")
 
     return Contender(name, spec.label(), "c", prepare, parallel=name == "polly-par")
 

@@ -124,7 +124,7 @@ def build_shared(spec: CompilerSpec, source: Path, out_dir: Path | None = None,
     """Compile `source` into a shared library (cached by compiler version, flags and source text)."""
     exe = require(spec)
     flags = (*spec.flags, *extra)
-    text = "\0".join((compiler_version(exe), *flags, source.read_text()))
+    text = "\0".join((compiler_version(exe), *flags, source.read_text(errors="replace")))
     key = hashlib.sha256(text.encode()).hexdigest()[:16]
     out = Path(out_dir or cache_dir()) / f"{source.stem}-{spec.name}-{key}.so"
     if not out.exists():
@@ -157,7 +157,7 @@ def specialized_source(source: Path, function: str, signature: Sequence[tuple[st
     The original function is renamed, made static always_inline, and called by a wrapper of the same
     name and ABI that passes the sizes as constants: after inlining every bound is a constant.
     `signature`: (name, kind 'param'|'scalar'|'array', C type of a param/scalar) in signature order."""
-    text = source.read_text()
+    text = source.read_text(encoding="latin-1")    # byte for byte: the copy keeps non-UTF-8 literals as they are
     head = re.compile(r"(^|\n)([ \t]*)((?:static\s+|inline\s+)*)(void)\s+" + re.escape(function) + r"\s*\(")
     m = head.search(text)
     if m is None:
@@ -179,6 +179,6 @@ def specialized_source(source: Path, function: str, signature: Sequence[tuple[st
     out = Path(out_dir or cache_dir()) / f"{source.stem}-sized-{key}.c"
     if not out.exists():
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="latin-1")
         os.replace(tmp, out)
     return out

@@ -93,7 +93,7 @@ def preprocess(src: CSource, defines: dict[str, str] | None, include_dirs: tuple
     args.append(src.name if src.is_file else "-")
     try:
         done = subprocess.run(args, input=None if src.is_file else src.text, capture_output=True, text=True,
-                              timeout=_TIMEOUT_S, check=False)
+                              errors="replace", timeout=_TIMEOUT_S, check=False)   # non-UTF-8 literals
     except subprocess.TimeoutExpired:
         raise ScopError(ScopReason.SYNTAX, "the C preprocessor did not finish",
                         location=SourceLocation(src.name), hint="look for recursive includes") from None

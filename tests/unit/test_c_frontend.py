@@ -647,3 +647,12 @@ def test_reject_unterminated_region(tmp_path: pathlib.Path) -> None:
         from_c(write(tmp_path, text))
     assert err.value.reason == ScopReason.NO_SCOP
     assert err.value.location.line == marker_line(text)
+
+
+def test_non_utf8_bytes_outside_the_region_are_read(tmp_path: pathlib.Path) -> None:
+    """A Latin-1 string literal elsewhere in the file (the preprocessor's output is decoded with
+    replacement) does not stop the frontend."""
+    path = tmp_path / "latin1.c"
+    path.write_bytes(b'const char *name = "caf\xe9";\nvoid k(int n, double A[n]) {\n#pragma scop\n'
+                     b"  for (int i = 0; i < n; i++) A[i] = A[i] * 2.0;\n#pragma endscop\n}\n")
+    assert from_c(path).params == ("n",)
