@@ -258,6 +258,31 @@ def local_executor(workers: int) -> cf.Executor:
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
 
 
+_SIGNAL_HINTS = {
+    "SIGFPE": "integer division by zero or overflow; the random inputs may hold a zero divisor",
+    "SIGSEGV": "an access outside the arrays, or a stack overflow",
+    "SIGBUS": "a misaligned or unmapped access",
+    "SIGILL": "an instruction this CPU does not have",
+    "SIGKILL": "killed from outside, often for running out of memory",
+    "SIGABRT": "the process aborted",
+}
+
+
+def _death(executor: cf.Executor | None) -> str:
+    """': killed by SIGFPE (why)' for a pool worker that a signal ended, else ''."""
+    import signal
+
+    for p in list((getattr(executor, "_processes", None) or {}).values()):
+        code = p.exitcode
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                return f": killed by signal {-code}"
+            return f": killed by {name}" + (f" ({_SIGNAL_HINTS[name]})" if name in _SIGNAL_HINTS else "")
+    return ""
+
+
 def _kill(executor: cf.Executor | None) -> None:
     """Shut an executor down, killing its processes if it has any (a hung worker never returns)."""
     if executor is None:
@@ -411,8 +436,9 @@ class Measurer:
             self._reset_runner()
             return MeasureResult(MeasureErrorNo.RUN_TIMEOUT, (), "run timed out", 0.0, time.perf_counter() - t0)
         except BrokenProcessPool:
+            why = _death(self._runner)
             self._reset_runner()
-            return MeasureResult(MeasureErrorNo.RUNTIME_DEVICE, (), "run process crashed", 0.0,
+            return MeasureResult(MeasureErrorNo.RUNTIME_DEVICE, (), "run process crashed" + why, 0.0,
                                  time.perf_counter() - t0)
         except Exception as e:  # noqa: BLE001
             return MeasureResult(MeasureErrorNo.UNKNOWN_ERROR, (), repr(e)[:500], 0.0, time.perf_counter() - t0)

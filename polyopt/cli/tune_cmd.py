@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 import math
 import time
 
@@ -88,7 +89,16 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
     for name in result.baselines:
         sp = result.speedup_over(name)
         lines.append(f"speedup over {name}: {sp:.2f}x" if math.isfinite(sp) else f"speedup over {name}: n/a")
+    failures = common_errors(result.history)
+    if failures:
+        lines += ["failures:", *(f"  {n} x {msg}" for msg, n in failures)]
     return "\n".join(lines)
+
+
+def common_errors(history, top: int = 3) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    """The most frequent failure messages of the trials (first line each), with their counts."""
+    counts = Counter((t.message or f"error {t.error}").splitlines()[0][:200] for t in history if t.error)
+    return counts.most_common(top)
 
 
 class _ProgressBar:

@@ -160,3 +160,14 @@ def test_tune_api_rejects_bad_arguments_with_polyopt_errors(scale, tmp_path, kwa
         polyopt.tune(scale, db=str(tmp_path / "t.db"), **args)
     assert isinstance(e.value, PolyoptError)
     assert not (tmp_path / "t.db").exists()
+
+
+def test_the_summary_lists_the_most_common_failures():
+    """A run whose trials all fail says why (here the signal that ended the kernel), not only how many."""
+    from polyopt.cli.tune_cmd import common_errors
+    from polyopt.search.tuner import Trial
+
+    crash = "run process crashed: killed by SIGFPE (integer division by zero or overflow)"
+    history = [Trial(0, "{}", 4, float("inf"), 0.0, crash), Trial(1, "{}", 0, 1e-3, 1.0),
+               Trial(2, "{}", 4, float("inf"), 0.0, crash), Trial(3, "{}", 2, float("inf"), 0.0, "")]
+    assert common_errors(history) == [(crash, 2), ("error 2", 1)]

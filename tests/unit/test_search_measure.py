@@ -35,6 +35,7 @@ def test_crash_hang_wrong_answer_are_recorded_and_tuning_continues():
     codes = [r.error for r in res]
     assert codes[:5] == [MeasureErrorNo.RUNTIME_DEVICE, MeasureErrorNo.RUN_TIMEOUT, MeasureErrorNo.WRONG_ANSWER,
                          MeasureErrorNo.COMPILE_HOST, MeasureErrorNo.BUILD_TIMEOUT]
+    assert "SIGABRT" in res[0].message                             # which signal ended the run
     assert res[5].ok and res[6].ok and res[5].median > 0           # later candidates still measured
     assert codes[7] == MeasureErrorNo.INSTANTIATION_ERROR            # no band at that path
     assert seen == list(range(8))
