@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import islpy as isl
+from polyopt.codegen.binding import check_sizes
 from polyopt.codegen.kernel import Kernel
 from polyopt.codegen.options import CompileOptions
 
@@ -69,6 +70,8 @@ def compile(scop: Scop, schedule: Any = "original", target: str = "cpu", *,
     target = target.lower()
     if target not in TARGETS:
         raise CodegenError(f"unknown target '{target}'; choose one of {', '.join(TARGETS)}")
+    if params:
+        params = check_sizes(scop, params)
     tree = schedule_tree(scop, schedule)
     if target == "cuda":
         try:

@@ -50,7 +50,7 @@ def bind_arguments(scop: Scop, args: tuple[Any, ...], kwargs: Mapping[str, Any],
         if not isinstance(a, np.ndarray):
             raise ArgumentError(f"argument '{name}' must be a numpy array, got {type(a).__name__}")
     params = {n: _as_int(n, v) for n, v in values.items() if sig.kinds[n] == "param"}
-    for p, v in (fixed_params or {}).items():
+    for p, v in check_sizes(scop, fixed_params or {}).items():
         if p in params and params[p] != v:
             raise ArgumentError(f"size '{p}' = {params[p]} but the kernel was compiled for {p} = {v}")
         params[p] = int(v)
@@ -65,6 +65,7 @@ def bind_arguments(scop: Scop, args: tuple[Any, ...], kwargs: Mapping[str, Any],
         raise ArgumentError(f"missing argument(s) {', '.join(missing)}")
     for name, a in arrays.items():
         plan.check_array(name, a)
+    plan.check_overlap(arrays)
     return BoundArguments(params, scalars, arrays)
 
 
@@ -131,6 +132,19 @@ class CallPlan:
                 raise ArgumentError(f"the kernel accesses {name} at index {n - 1} in dimension {d}, outside "
                                     f"its extent {shape[d]} (sizes {dict(self.params)})")
 
+    def check_overlap(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """No two arrays share memory where the kernel writes one of them: the generated code assumes
+        distinct arrays (noalias/restrict). The arrays are C-contiguous, so np.may_share_memory (a bounds
+        check) is exact; arrays that are only read may alias."""
+        items = [(n, a) for n, a in arrays.items() if a.size]
+        for i, (n1, a1) in enumerate(items):
+            for n2, a2 in items[i + 1:]:
+                if (self.arrays[n1].written or self.arrays[n2].written) and np.may_share_memory(a1, a2):
+                    w = n1 if self.arrays[n1].written else n2
+                    raise ArgumentError(f"arrays '{n1}' and '{n2}' share memory and the kernel writes '{w}'; "
+                                        "the compiled code assumes distinct arrays",
+                                        hint=f"pass a copy, e.g. {n2}={n2}.copy()")
+
 
 _PLANS: "weakref.WeakKeyDictionary[Scop, dict[tuple[int, ...], CallPlan]]" = weakref.WeakKeyDictionary()
 _PLANS_PER_SCOP = 64
@@ -165,13 +179,35 @@ def values_by_name(scop: Scop, args: tuple[Any, ...], kwargs: Mapping[str, Any])
         if k in values:
             raise ArgumentError(f"{scop.name}() got argument '{k}' twice")
         values[k] = v
+    for a in scop.arguments:                   # the source function's default values (scalars, sizes)
+        if a.name not in values and a.default is not None:
+            values[a.name] = a.default
     return values
 
 
-def _as_int(name: str, v: Any) -> int:
+_INT_RANGE = {X.DType.INT32: (-2**31, 2**31 - 1), X.DType.INT64: (-2**63, 2**63 - 1), X.DType.BOOL: (0, 1)}
+
+
+def _as_int(name: str, v: Any, dtype: X.DType = X.DType.INT64, what: str = "size argument") -> int:
+    """An integer argument, checked: integral and within the range of its C type (no silent wrap)."""
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-        raise ArgumentError(f"size argument '{name}' must be an integer, got {v!r}")
+        hint = f"pass {name}={int(v)}" if isinstance(v, (float, np.floating)) and float(v).is_integer() \
+            else "sizes are whole numbers"
+        raise ArgumentError(f"{what} '{name}' must be an integer, got {v!r}", hint=hint)
+    lo, hi = _INT_RANGE[dtype]
+    if not lo <= int(v) <= hi:
+        raise ArgumentError(f"{what} '{name}' = {int(v)} is outside the range of {dtype.value} "
+                            f"[{lo}, {hi}]", hint="it would wrap around in the compiled code")
     return int(v)
+
+
+def check_sizes(scop: Scop, params: Mapping[str, Any]) -> dict[str, int]:
+    """Sizes given ahead of a call (compile(..., params=...)): known names, integers in int64 range."""
+    unknown = [p for p in params if p not in scop.params]
+    if unknown:
+        raise ArgumentError(f"{scop.name} has no size parameter(s) {', '.join(map(repr, unknown))}",
+                            hint=f"its sizes are: {', '.join(scop.params) or 'none'}")
+    return {p: _as_int(p, v) for p, v in params.items()}
 
 
 def _as_scalar(name: str, v: Any, dtype: X.DType) -> float | int:
@@ -179,7 +215,14 @@ def _as_scalar(name: str, v: Any, dtype: X.DType) -> float | int:
         v = v.item()
     if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool):
         raise ArgumentError(f"scalar argument '{name}' must be a number, got {type(v).__name__}")
-    return float(v) if dtype.is_float else int(v)
+    if dtype.is_float:
+        return float(v)
+    if isinstance(v, (float, np.floating)):
+        if not float(v).is_integer():
+            raise ArgumentError(f"scalar argument '{name}' is {dtype.value}, got the fraction {v!r}",
+                                hint=f"pass an integer, e.g. {name}={int(v)}")
+        v = int(v)
+    return _as_int(name, v, dtype, "scalar argument")
 
 
 def _infer_params(scop: Scop, arrays: dict[str, np.ndarray], params: dict[str, int]) -> None:

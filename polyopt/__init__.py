@@ -10,11 +10,14 @@ Heavy parts (LLVM, xgboost, pycuda) load lazily: `import polyopt` is fast and ne
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 from polyopt.errors import (ArgumentError, BackendUnavailableError, CodegenError, IllegalTransformError,
-                            PolyoptError, ScopError, ScopReason)
+                            NotAScopError, PolyoptError, ScopError, ScopReason)
 
 __version__ = "0.1.0"
 
@@ -40,7 +43,28 @@ _LAZY = {
 }
 
 __all__ = sorted([*_LAZY, "ArgumentError", "BackendUnavailableError", "CodegenError",
-                  "IllegalTransformError", "PolyoptError", "ScopError", "ScopReason", "__version__"])
+                  "IllegalTransformError", "NotAScopError", "PolyoptError", "ScopError", "ScopReason",
+                  "__version__"])
+
+
+_TAKE_SCOP = ("compile", "schedule", "dependences", "check_legal", "is_legal", "tune")
+"""Entry points whose first argument is a Scop: given anything else they raise NotAScopError."""
+
+
+def _expect_scop(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """fn, raising NotAScopError (a TypeError) when its first argument is not a Scop, e.g. a function."""
+    @functools.wraps(fn)
+    def checked(scop: Any, *args: Any, **kwargs: Any) -> Any:
+        from polyopt.model import Scop
+        if not isinstance(scop, Scop):
+            what = f"the function '{getattr(scop, '__name__', '?')}'" if callable(scop) \
+                else f"a {type(scop).__name__}"
+            how = (f"build it first: polyopt.{fn.__name__}(polyopt.from_python({scop.__name__}), ...)"
+                   if inspect.isfunction(scop) or hasattr(scop, "__wrapped__") else
+                   "build one with polyopt.from_python(fn) or polyopt.from_c(path)")
+            raise NotAScopError(f"polyopt.{fn.__name__}() takes a Scop, got {what}; {how}")
+        return fn(scop, *args, **kwargs)
+    return checked
 
 
 def __getattr__(name: str) -> Any:
@@ -48,6 +72,8 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'polyopt' has no attribute '{name}'")
     value = getattr(importlib.import_module(module), name)
+    if name in _TAKE_SCOP:
+        value = _expect_scop(value)
     globals()[name] = value
     return value
 

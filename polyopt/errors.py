@@ -90,5 +90,15 @@ class KernelTimeoutError(PolyoptError):
     """A kernel launched on a device did not finish within its time limit (it may still be running)."""
 
 
+class NotAScopError(PolyoptError, TypeError):
+    """An entry point that takes a Scop (compile, schedule, dependences, ...) got something else."""
+
+
 class ArgumentError(PolyoptError, ValueError):
-    """A compiled kernel was called with arguments that do not match its signature."""
+    """A compiled kernel was called with arguments that do not match its signature; `hint` says what to
+    pass instead (when there is something to say)."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(f"{message}\n  hint: {hint}" if hint else message)

@@ -38,6 +38,11 @@ static __device__ __forceinline__ int polyopt_min(int a, int b) { return a < b ?
 static __device__ __forceinline__ int polyopt_max(int a, int b) { return a > b ? a : b; }
 static __device__ __forceinline__ long long polyopt_min(long long a, long long b) { return a < b ? a : b; }
 static __device__ __forceinline__ long long polyopt_max(long long a, long long b) { return a > b ? a : b; }
+/* Python's min/max on floats: b replaces a only if strictly smaller/larger (not fmin/fmax, which drop NaN) */
+static __device__ __forceinline__ float polyopt_min(float a, float b) { return b < a ? b : a; }
+static __device__ __forceinline__ float polyopt_max(float a, float b) { return b > a ? b : a; }
+static __device__ __forceinline__ double polyopt_min(double a, double b) { return b < a ? b : a; }
+static __device__ __forceinline__ double polyopt_max(double a, double b) { return b > a ? b : a; }
 """
 
 
@@ -150,7 +155,7 @@ class CudaPrinter:
         if t.is_float:
             f = "f" if t == DType.FLOAT32 else ""
             if e.op in ("min", "max"):
-                return f"f{e.op}{f}({a}, {b})"
+                return f"polyopt_{e.op}(({CTYPE[t]})({a}), ({CTYPE[t]})({b}))"
             if e.op == "floordiv":
                 return f"floor{f}({a} / {b})"
             if e.op == "%":

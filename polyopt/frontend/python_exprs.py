@@ -18,7 +18,7 @@ from polyopt.frontend.python_scope import CONSTANTS, NUMPY_CASTS, TABLES, Scope
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "truediv", ast.FloorDiv: "floordiv",
            ast.Mod: "mod"}
 _CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
-_TWO_ARGS = {"pow", "atan2", "fmin", "fmax", "min", "max"}
+_TWO_ARGS = {"pow", "atan2", "fmin", "fmax", "min", "max", "minimum", "maximum"}
 _BUILTIN_CASTS = {"float": DType.FLOAT64, "int": DType.INT64}
 _MATH_HINT = "only pure math is allowed: math.*/np.* functions, abs, min, max, float(), int()"
 
@@ -33,6 +33,13 @@ def fold(op: str, a: X.Expr, b: X.Expr) -> X.Expr:
         if op in ("floordiv", "mod") and y != 0:
             return X.Const(x // y if op == "floordiv" else x % y, DType.INT64)
     return X.Binary(op, a, b)
+
+
+def is_boolean(e: X.Expr) -> bool:
+    """True for expressions whose value is a bool (comparisons, logic, `not`, True/False)."""
+    return isinstance(e, (X.Compare, X.Logical)) or (isinstance(e, X.Unary) and e.op == "not") \
+        or (isinstance(e, X.Const) and e.dtype == DType.BOOL) \
+        or (isinstance(e, X.Select) and is_boolean(e.if_true) and is_boolean(e.if_false))
 
 
 def truth(e: X.Expr) -> X.Expr:
@@ -181,7 +188,22 @@ class ExprLowerer:
             b = X.Const(float(b.value), DType.FLOAT64)
         return X.Call("pow", (a, b))
 
+    def condition(self, node: ast.expr) -> X.Expr:
+        """A test (`if`, `while`, `not`, `a if c else b`): and/or/not of truth values, which stays affine
+        where the operands are (`if n and m:`), unlike the values of `and`/`or`."""
+        if isinstance(node, ast.BoolOp):
+            op = "and" if isinstance(node.op, ast.And) else "or"
+            out = self.condition(node.values[0])
+            for v in node.values[1:]:
+                out = X.Logical(op, out, self.condition(v))
+            return out
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return X.Unary("not", self.condition(node.operand))
+        return truth(self(node))
+
     def _unaryop(self, node: ast.UnaryOp) -> X.Expr:
+        if isinstance(node.op, ast.Not):
+            return X.Unary("not", self.condition(node.operand))
         e = self(node.operand)
         if isinstance(node.op, ast.UAdd):
             return e
@@ -189,16 +211,20 @@ class ExprLowerer:
             if isinstance(e, X.Const) and e.dtype != DType.BOOL:
                 return X.Const(-e.value, e.dtype)
             return X.Unary("neg", e)
-        if isinstance(node.op, ast.Not):
-            return X.Unary("not", truth(e))
         raise self.origin.error(ScopReason.UNSUPPORTED_STATEMENT, "bitwise operators are not supported",
                                 node)
 
     def _boolop(self, node: ast.BoolOp) -> X.Expr:
+        """Python's value semantics: `x or y` is `x if x else y`, `x and y` is `y if x else x` (chained
+        from the right); a plain Logical where every operand is already a boolean (comparisons)."""
         op = "and" if isinstance(node.op, ast.And) else "or"
-        out = truth(self(node.values[0]))
-        for v in node.values[1:]:
-            out = X.Logical(op, out, truth(self(v)))
+        values = [self(v) for v in node.values]
+        out = values[-1]
+        for v in reversed(values[:-1]):
+            if is_boolean(v) and is_boolean(out):
+                out = X.Logical(op, v, out)
+            else:
+                out = X.Select(truth(v), v, out) if op == "or" else X.Select(truth(v), out, v)
         return out
 
     def _compare(self, node: ast.Compare) -> X.Expr:
@@ -219,7 +245,7 @@ class ExprLowerer:
         return out
 
     def _ifexp(self, node: ast.IfExp) -> X.Expr:
-        return X.Select(truth(self(node.test)), self(node.body), self(node.orelse))
+        return X.Select(self.condition(node.test), self(node.body), self(node.orelse))
 
     def _call(self, node: ast.Call) -> X.Expr:
         shape = self.shape_ref(node)
@@ -266,6 +292,8 @@ class ExprLowerer:
                                     "min/max need two or more scalar arguments" if want == 2 else "")
         if func.startswith("cast:"):
             return X.Cast(DType(func[5:]), args[0])
+        if func in ("minimum", "maximum"):
+            return X.Binary(func, *args)            # made final by finish_numpy_minmax, once types are known
         if func in ("min", "max"):
             out = args[0]
             for a in args[1:]:
@@ -315,4 +343,20 @@ def finish_division(e: X.Expr, var: Callable[[str], DType], array: Callable[[str
         if (a is None or not a.is_float) and (b is None or not b.is_float):
             return X.Binary("/", X.Cast(DType.FLOAT64, x.lhs), x.rhs)
         return X.Binary("/", x.lhs, x.rhs)
+    return X.transform(e, fn)
+
+
+def finish_numpy_minmax(e: X.Expr, var: Callable[[str], DType], array: Callable[[str], DType | None]) \
+        -> X.Expr:
+    """Replace the internal 'maximum'/'minimum' (np.maximum/np.minimum) by IR with numpy's semantics:
+    Binary('max'/'min') on integers; on floats `a if (a > b or a != a) else b`, so that a NaN on either
+    side propagates (Binary 'max' is Python's builtin max, which keeps `a` unless `b > a`)."""
+    def fn(x: X.Expr) -> X.Expr | None:
+        if not (isinstance(x, X.Binary) and x.op in ("maximum", "minimum")):
+            return None
+        a, b = infer_dtype(x.lhs, var, array), infer_dtype(x.rhs, var, array)
+        if a is not None and b is not None and not a.is_float and not b.is_float:
+            return X.Binary(x.op[:3], x.lhs, x.rhs)
+        pick = X.Compare(">" if x.op == "maximum" else "<", x.lhs, x.rhs)
+        return X.Select(X.Logical("or", pick, X.Compare("!=", x.lhs, x.lhs)), x.lhs, x.rhs)
     return X.transform(e, fn)

@@ -23,11 +23,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from polyopt import expr as X
 from polyopt.builder import build_scop
 from polyopt.errors import ScopError, ScopReason, SourceLocation
 from polyopt.expr import DType
-from polyopt.frontend.python_exprs import ExprLowerer, finish_division, infer_dtype
+from polyopt.frontend.python_exprs import ExprLowerer, finish_division, finish_numpy_minmax, infer_dtype
 from polyopt.frontend.python_scope import (
     ArrayInfo,
     Namespace,
@@ -239,6 +241,19 @@ def _finish(nodes: tuple[Node, ...], fix: Callable[[X.Expr], X.Expr]) -> tuple[N
     return tuple(out)
 
 
+def _default(signature: inspect.Signature, name: str, kind: str) -> int | float | None:
+    """An argument's default value when it is a number a kernel call can use (a size: an int)."""
+    param = signature.parameters.get(name)
+    v = param.default if param is not None else inspect.Parameter.empty
+    if isinstance(v, (bool, np.bool_)) or kind == "array":
+        return None
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)) and kind == "scalar":
+        return float(v)
+    return None
+
+
 def lower(parsed: ParsedFunction, examples: Examples = NO_EXAMPLES) -> LoweredKernel:
     """The loop tree (KernelSource) of a parsed function."""
     fdef = parsed.fdef
@@ -256,9 +271,10 @@ def lower(parsed: ParsedFunction, examples: Examples = NO_EXAMPLES) -> LoweredKe
         return scope.arrays[name].dtype if name in scope.arrays else local_types.get(name)
 
     def fix(e: X.Expr) -> X.Expr:
-        return finish_division(e, var, array)
+        return finish_numpy_minmax(finish_division(e, var, array), var, array)
 
-    arguments = [Argument(arg.arg, spec.kind, spec.dtype or DType.INT64) for arg, spec in specs]
+    arguments = [Argument(arg.arg, spec.kind, spec.dtype or DType.INT64,
+                          _default(parsed.signature, arg.arg, spec.kind)) for arg, spec in specs]
     arguments += [Argument(p, "param", DType.INT64) for p in scope.shape_params]
     arrays = [ArrayDecl(n, a.dtype, tuple(a.shape), True) for n, a in scope.arrays.items()]
     arrays += [ArrayDecl(n, t, (), False) for n, t in local_types.items()]

@@ -20,8 +20,9 @@ MATH_FUNCS = {n: n for n in ("sqrt", "exp", "log", "pow", "fabs", "sin", "cos", 
 NUMPY_FUNCS = {**{n: n for n in ("sqrt", "exp", "log", "fabs", "sin", "cos", "tan", "tanh", "floor",
                                  "ceil", "exp2", "log2", "log10", "fmin", "fmax", "abs")},
                "power": "pow", "arctan": "atan", "arctan2": "atan2", "absolute": "abs",
-               "minimum": "min", "maximum": "max"}
-"""numpy's minimum/maximum become Binary('min'/'max'); everything else a Call."""
+               "minimum": "minimum", "maximum": "maximum"}
+"""numpy's minimum/maximum become the frontend-internal Binary('minimum'/'maximum') (NaN propagates; see
+python_exprs.finish_numpy_minmax); everything else a Call."""
 NUMPY_CASTS = {"float64": DType.FLOAT64, "double": DType.FLOAT64, "float32": DType.FLOAT32,
                "single": DType.FLOAT32, "int32": DType.INT32, "int64": DType.INT64}
 CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan}

@@ -13,7 +13,7 @@ import ast
 from polyopt import expr as X
 from polyopt.errors import ScopReason
 from polyopt.expr import DType
-from polyopt.frontend.python_exprs import ExprLowerer, fold, truth
+from polyopt.frontend.python_exprs import ExprLowerer, fold
 from polyopt.frontend.python_scope import Scope
 from polyopt.frontend.python_types import annotation_spec
 from polyopt.frontend.tree import Assign, If, Loop, Node
@@ -148,7 +148,7 @@ class StatementLowerer:
         return lo, X.Compare("<" if k > 0 else ">", X.Var(name), hi), k
 
     def branch(self, s: ast.If) -> list[Node]:
-        cond = truth(self.expr(s.test))
+        cond = self.expr.condition(s.test)
         then, orelse = self.block(s.body), self.block(s.orelse)
         if not then and not orelse:
             return []
@@ -284,7 +284,7 @@ class StatementLowerer:
                                 s, "assign the value to something")
 
     def assertion(self, s: ast.Assert) -> list[Node]:
-        cond = truth(self.expr(s.test))
+        cond = self.expr.condition(s.test)
         if any(v not in self.scope.params for v in X.free_vars(cond)) \
                 or any(isinstance(x, (X.Access, X.Call)) for x in X.walk(cond)):
             raise self.origin.error(ScopReason.NON_AFFINE_CONDITION, "assertions may only relate sizes",

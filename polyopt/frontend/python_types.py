@@ -141,6 +141,9 @@ def merge(annotated: TypeSpec, example: TypeSpec) -> TypeSpec | str:
         return example if example.kind != "unknown" else "its type is unknown"
     if example.kind == "unknown":
         return annotated
+    if annotated.kind == "scalar" and example.kind == "param" and annotated.dtype is not None \
+            and annotated.dtype.is_float:
+        return annotated                          # an int where a float is annotated (x: float = 1)
     if annotated.kind != example.kind:
         return f"it is annotated as a {annotated.kind} but the example is a {example.kind}"
     if annotated.dtype is not None and example.dtype is not None and annotated.dtype != example.dtype \

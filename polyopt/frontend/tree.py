@@ -67,11 +67,13 @@ class Argument:
     """One parameter of the source function, in signature order.
 
     kind: 'param' (an integer size used in bounds/subscripts), 'scalar' (a value used only in
-    arithmetic, e.g. alpha) or 'array'."""
+    arithmetic, e.g. alpha) or 'array'. default: the source's default value (None: none), used by
+    kernel calls that omit the argument."""
 
     name: str
     kind: str
     dtype: DType
+    default: int | float | None = None
 
 
 @dataclass(frozen=True)
