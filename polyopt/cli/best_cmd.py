@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 
-from polyopt.cli.common import add_target_argument, load_scop, parse_params, positive_int, suite_params
+from polyopt.cli.common import add_target_argument, parse_params, positive_int, scop_of, suite_params
 from polyopt.errors import PolyoptError
 
 
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.db and not os.path.isfile(args.db):
         raise PolyoptError(f"no tuning database at {args.db} (polyopt tune --db {args.db} makes one)")
-    scop = load_scop(args.target, args.function)
+    scop = scop_of(args)
     defaults = {k: v for k, v in suite_params(args.target, args.size).items() if k in scop.params}
     params = {**defaults, **parse_params(args.param, scop)}
     with Database(args.db) as db:

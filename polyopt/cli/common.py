@@ -18,8 +18,10 @@ TARGET_HELP = ("a C file with a '#pragma scop' region, a Python file or module w
                "(path.py:function or package.module:function), or a bundled kernel (suite:gemm)")
 
 
-def load_scop(target: str, function: str | None = None) -> Scop:
-    """The Scop named by a CLI target (see TARGET_HELP)."""
+def load_scop(target: str, function: str | None = None, *, defines: dict[str, str] | None = None,
+              include_dirs: tuple[str, ...] = ()) -> Scop:
+    """The Scop named by a CLI target (see TARGET_HELP); defines and include_dirs (-D, -I) reach the C
+    preprocessor of a C file."""
     if target.startswith("suite:"):
         from polyopt import kernels
         name = target.split(":", 1)[1]
@@ -37,8 +39,14 @@ def load_scop(target: str, function: str | None = None) -> Scop:
         if not os.path.exists(path):
             raise ScopError(ScopReason.NO_SCOP, f"no such file: {path}", location=SourceLocation(path))
         from polyopt.frontend.c_frontend import from_c
-        return from_c(path, func or None)
+        return from_c(path, func or None, defines=defines, include_dirs=include_dirs)
     return _load_python(path, func, target)
+
+
+def scop_of(args: argparse.Namespace) -> Scop:
+    """The Scop of a command's target, --function, -D and -I arguments (add_target_argument)."""
+    defines = dict(d.split("=", 1) if "=" in d else (d, "1") for d in (args.define or ()))
+    return load_scop(args.target, args.function, defines=defines, include_dirs=tuple(args.include or ()))
 
 
 def _load_python(path: str, func: str, target: str) -> Scop:
@@ -118,6 +126,10 @@ def c_identifier(text: str) -> str:
 def add_target_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help=TARGET_HELP)
     parser.add_argument("--function", help="which function, when the file has several")
+    parser.add_argument("-D", dest="define", action="append", metavar="NAME[=VALUE]",
+                        help="define a macro for a C file's preprocessor (repeatable)")
+    parser.add_argument("-I", dest="include", action="append", metavar="DIR",
+                        help="add a directory to a C file's include path (repeatable)")
 
 
 def suite_params(target: str, size: str | None) -> dict[str, int]:

@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from polyopt.cli.common import add_target_argument, c_identifier, load_scop, parse_params
+from polyopt.cli.common import add_target_argument, c_identifier, parse_params, scop_of
 from polyopt.errors import PolyoptError
 
 EMITS = ("llvm", "asm", "c", "so", "o", "cuda", "ptx")
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from polyopt.codegen import api
 
-    scop = load_scop(args.target, args.function)
+    scop = scop_of(args)
     params = parse_params(args.param, scop)
     options = {"entry_name": args.entry, "specialize": bool(params)}
     emit = args.emit or ("cuda" if args.backend == "cuda" else "llvm")

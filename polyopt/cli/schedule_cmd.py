@@ -8,7 +8,7 @@ from pathlib import Path
 
 import islpy as isl
 
-from polyopt.cli.common import add_target_argument, load_scop, parse_params
+from polyopt.cli.common import add_target_argument, parse_params, scop_of
 from polyopt.errors import PolyoptError
 from polyopt.legality import check_legal
 from polyopt.schedule_tree import Schedule
@@ -72,7 +72,7 @@ def read_candidate(arg: str) -> Candidate:
 
 
 def run(args: argparse.Namespace) -> int:
-    scop = load_scop(args.target, args.function)
+    scop = scop_of(args)
     cand = _candidate(args, scop)
     sched = cand.apply(scop)
     check_legal(scop, sched)

@@ -9,7 +9,7 @@ import sys
 import islpy as isl
 
 from polyopt import expr as X
-from polyopt.cli.common import add_target_argument, load_scop
+from polyopt.cli.common import add_target_argument, scop_of
 from polyopt.dataflow import dependences
 from polyopt.errors import ScopError
 from polyopt.model import Scop
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        scop = load_scop(args.target, args.function)
+        scop = scop_of(args)
     except ScopError as e:
         if args.json:
             print(json.dumps({"error": e.to_dict()}, indent=2))

@@ -8,8 +8,8 @@ from collections import Counter
 import math
 import time
 
-from polyopt.cli.common import (add_target_argument, load_scop, non_negative_int, parse_params,
-                                positive_float, positive_int, suite_params)
+from polyopt.cli.common import (add_target_argument, non_negative_int, parse_params, positive_float,
+                                positive_int, scop_of, suite_params)
 from polyopt.errors import PolyoptError
 
 
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from polyopt.search.tuner import tune
 
-    scop = load_scop(args.target, args.function)
+    scop = scop_of(args)
     defaults = {k: v for k, v in suite_params(args.target, args.size).items() if k in scop.params}
     params = {**defaults, **parse_params(args.param, scop)}
     missing = [p for p in scop.params if p not in params]

@@ -115,7 +115,8 @@ def _syntax_error(e: ParseError, parser: CParser, diag: Diag) -> ScopError:
     loc = SourceLocation(name, line, col)
     return ScopError(ScopReason.SYNTAX, f"C syntax error: {message}", location=loc,
                      text=diag.lines.line(name, line),
-                     hint="is a macro or type undefined? pass defines={...} or include_dirs=[...]")
+                     hint="is a macro or type undefined? pass defines={...} or include_dirs=[...] "
+                          "(on the command line: -D NAME=VALUE, -I DIR)")
 
 
 def _select(parsed: _Parsed, regions: list[Region], function: str | None) -> Region:
@@ -135,7 +136,7 @@ def _select(parsed: _Parsed, regions: list[Region], function: str | None) -> Reg
     if len(chosen) > 1:
         what = f"function '{function}' has" if function else "the file has"
         raise ScopError(ScopReason.NO_SCOP, f"{what} {len(chosen)} '#pragma scop' regions; choose one with "
-                        "function=", location=SourceLocation(parsed.source.name),
+                        "function= (--function on the command line)", location=SourceLocation(parsed.source.name),
                         hint=_candidates(parsed, chosen))
     return chosen[0]
 

@@ -129,7 +129,8 @@ def _cpp_error(src: CSource, stderr: str) -> ScopError:
             file = lines.file_name(m["file"])
             line = int(m["line"])
             loc = SourceLocation(file, line, int(m["col"] or 0))
-            hint = ("pass include_dirs=[...] for your own headers; system headers are replaced by "
+            hint = ("pass include_dirs=[...] (-I DIR on the command line) for your own headers; "
+                    "system headers are replaced by "
                     f"polyopt's minimal ones in {FAKE_LIBC}") if "No such file" in m["msg"] else ""
             return ScopError(ScopReason.SYNTAX, f"C preprocessor: {m['msg']}", location=loc,
                              text=lines.line(file, line), hint=hint)

@@ -171,3 +171,15 @@ def test_the_summary_lists_the_most_common_failures():
     history = [Trial(0, "{}", 4, float("inf"), 0.0, crash), Trial(1, "{}", 0, 1e-3, 1.0),
                Trial(2, "{}", 4, float("inf"), 0.0, crash), Trial(3, "{}", 2, float("inf"), 0.0, "")]
     assert common_errors(history) == [(crash, 2), ("error 2", 1)]
+
+
+def test_defines_and_include_dirs_reach_the_c_preprocessor(tmp_path, capsys):
+    """-D and -I do for the command line what defines= and include_dirs= do for from_c."""
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "scale.h").write_text("#define SCALE 2.0\n")
+    src = tmp_path / "k.c"
+    src.write_text('#include "scale.h"\nvoid k(double A[N]) {\n#pragma scop\n'
+                   "  for (int i = 0; i < N; i++) A[i] = A[i] * SCALE;\n#pragma endscop\n}\n")
+    assert main(["show", str(src), "-D", "N=10", "-I", str(tmp_path / "inc")]) == 0
+    assert "A[10]" in capsys.readouterr().out
+    assert main(["show", str(src), "-DN=10"]) != 0          # scale.h not found without -I
