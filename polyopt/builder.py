@@ -186,7 +186,21 @@ class _Builder:
                              "the exit condition must bound the iterator in the direction of the step")
         self.walk(node.body, inner)
 
+    def local_hint(self, e: X.Expr) -> str:
+        """A hint for an expression that reads local scalars (whose values polyopt does not track), or ''."""
+        names = sorted({a.array for a in X.accesses(e) if a.array in self.arrays and not self.arrays[a.array].shape
+                        and not self.arrays[a.array].is_argument})
+        if not names:
+            return ""
+        what = f"'{names[0]}' is a local variable" if len(names) == 1 else \
+            f"{', '.join(repr(n) for n in names)} are local variables"
+        return (f"{what}: polyopt does not track local variables' values in loop bounds, conditions and "
+                "subscripts; write the expression assigned to it there instead")
+
     def bound_error(self, node: Loop, e: NotAffine) -> ScopError:
+        if e.reads_memory and self.local_hint(e.expr):
+            return self.error(ScopReason.NON_AFFINE_BOUND, f"loop bound reads a local variable: "
+                              f"{X.to_c(e.expr)}", node, self.local_hint(e.expr))
         if e.reads_memory:
             return self.error(ScopReason.DATA_DEPENDENT_CONTROL,
                               f"loop bound depends on array data: {X.to_c(e.expr)}", node,
@@ -199,6 +213,9 @@ class _Builder:
         try:
             cond = condition_text(node.cond, self.names(frame), self.sign(frame.iterators, frame.constraints))
         except NotAffine as e:
+            if e.reads_memory and self.local_hint(e.expr):
+                raise self.error(ScopReason.NON_AFFINE_CONDITION, f"condition reads a local variable: "
+                                 f"{X.to_c(e.expr)}", node, self.local_hint(e.expr)) from None
             if e.reads_memory:
                 raise self.error(ScopReason.DATA_DEPENDENT_CONTROL,
                                  f"condition depends on array data: {X.to_c(e.expr)}", node,
@@ -258,8 +275,9 @@ class _Builder:
             try:
                 subs.append(affine_text(idx, self.names(frame), sign))
             except NotAffine as e:
-                hint = ("indirect accesses (A[B[i]]) are outside the polyhedral model" if e.reads_memory
-                        else "subscripts must be affine in iterators and size parameters")
+                hint = self.local_hint(e.expr) or (
+                    "indirect accesses (A[B[i]]) are outside the polyhedral model" if e.reads_memory
+                    else "subscripts must be affine in iterators and size parameters")
                 raise self.error(ScopReason.NON_AFFINE_SUBSCRIPT, f"subscript of '{acc.array}' is not "
                                  f"affine: {X.to_c(e.expr)}", node, hint) from None
         rel = isl.Map(f"{self.prefix}{{ {tup} -> {acc.array}[{', '.join(subs)}] }}")

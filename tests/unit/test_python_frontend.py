@@ -687,3 +687,19 @@ def test_ndarray_annotations_take_dtype_and_rank_from_examples():
     with pytest.raises(ScopError) as err:
         python_kernel_source(f)
     assert err.value.reason == ScopReason.UNSUPPORTED_TYPE and "'A'" in err.value.message
+
+
+def test_a_local_variable_in_a_condition_or_subscript_is_named_as_such():
+    """j = i + 1 then `if j < n`: the error says j is a local variable whose value polyopt does not track
+    (it used to say the condition depends on array data, and a subscript got the A[B[i]] hint)."""
+    import polyopt
+    from polyopt.errors import ScopError
+
+    src = ("def f(n: int, A: 'float64[n]', B: 'float64[n]'):\n"
+           "    for i in range(n):\n"
+           "        j = i + 1\n"
+           "        if j < n:\n"
+           "            B[i] = A[i]\n")
+    with pytest.raises(ScopError) as e:
+        polyopt.from_python_source(src)
+    assert e.value.reason.value == "non-affine-condition" and "'j' is a local variable" in e.value.hint
