@@ -35,6 +35,9 @@ def load_scop(target: str, function: str | None = None, *, defines: dict[str, st
         return from_c(str(kernel.c_path), function)
     path, _, func = target.partition(":") if not os.path.exists(target) else (target, "", "")
     func = func or function or ""
+    if os.path.isdir(path):
+        raise ScopError(ScopReason.NO_SCOP, f"{path} is a directory", location=SourceLocation(path),
+                        hint=f"give {TARGET_HELP}")
     if path.endswith((".c", ".h")) or (os.path.exists(path) and path.endswith(".i")):
         if not os.path.exists(path):
             raise ScopError(ScopReason.NO_SCOP, f"no such file: {path}", location=SourceLocation(path))

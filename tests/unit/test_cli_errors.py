@@ -183,3 +183,9 @@ def test_defines_and_include_dirs_reach_the_c_preprocessor(tmp_path, capsys):
     assert main(["show", str(src), "-D", "N=10", "-I", str(tmp_path / "inc")]) == 0
     assert "A[10]" in capsys.readouterr().out
     assert main(["show", str(src), "-DN=10"]) != 0          # scale.h not found without -I
+
+
+def test_a_directory_is_not_read_as_c_text(tmp_path, capsys):
+    (tmp_path / "dir.c").mkdir()
+    assert main(["show", str(tmp_path / "dir.c")]) != 0
+    assert "is a directory" in capsys.readouterr().err
