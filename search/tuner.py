@@ -535,10 +535,10 @@ def _checked_params(scop: Scop, params: Mapping[str, int] | None) -> dict[str, i
                             f"(size parameters of {scop.name}: {known})")
     out: dict[str, int] = {}
     for p, v in params.items():
-        if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
-            v = int(v)
         if not _is_int(v) or v < 0:
-            raise ArgumentError(f"size parameter {p} must be a non-negative integer, not {v!r}")
+            whole = isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer() and v >= 0
+            raise ArgumentError(f"size parameter {p} must be a non-negative integer, not {v!r}",
+                                hint=f"pass {p}={int(v)}" if whole else "")     # as compile and kernel calls
         out[p] = int(v)
     if scop.params:
         import islpy as isl

@@ -152,6 +152,7 @@ def scale():
     ({"timeout": 0.0}, "timeout"), ({"strategy": "best"}, "strategy"), ({"target": "tpu"}, "target"),
     ({"params": {"n": 8, "nn": 7}}, "no size parameter 'nn'; its size parameters: n"),
     ({"params": {}}, "missing n"), ({"params": {"n": 5.5}}, "non-negative integer"),
+    ({"params": {"n": 8.0}}, "non-negative integer"),                 # as compile and kernel calls: pass n=8
     ({"params": {"n": -4}}, "non-negative integer"), ({"params": {"n": 0}}, "outside what scale allows"),
 ])
 def test_tune_api_rejects_bad_arguments_with_polyopt_errors(scale, tmp_path, kwargs, match):
