@@ -113,10 +113,13 @@ def _syntax_error(e: ParseError, parser: CParser, diag: Diag) -> ScopError:
             file, line, col = None, 0, 0
     name = diag.lines.file_name(file)
     loc = SourceLocation(name, line, col)
-    return ScopError(ScopReason.SYNTAX, f"C syntax error: {message}", location=loc,
-                     text=diag.lines.line(name, line),
-                     hint="is a macro or type undefined? pass defines={...} or include_dirs=[...] "
-                          "(on the command line: -D NAME=VALUE, -I DIR)")
+    text = diag.lines.line(name, line)
+    hint = ("is a macro or type undefined? pass defines={...} or include_dirs=[...] "
+            "(on the command line: -D NAME=VALUE, -I DIR)")
+    if line > 1 and col and diag.lines.raw_line(name, line)[:col - 1].strip() in ("", "#"):
+        # the parser stops at the next token: a ';' or ')' missing at the end of the line before
+        hint = f"look for a missing ';' or ')' at the end of line {line - 1}; or: {hint}"
+    return ScopError(ScopReason.SYNTAX, f"C syntax error: {message}", location=loc, text=text, hint=hint)
 
 
 def _select(parsed: _Parsed, regions: list[Region], function: str | None) -> Region:

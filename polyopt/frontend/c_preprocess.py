@@ -65,6 +65,10 @@ class SourceLines:
         return raw
 
     def line(self, file: str, line: int) -> str:
+        return self.raw_line(file, line).strip()
+
+    def raw_line(self, file: str, line: int) -> str:
+        """The line as written (indentation kept); '' when there is no such line."""
         lines = self._cache.get(file)
         if lines is None:
             if file == self.source.name:
@@ -75,7 +79,7 @@ class SourceLines:
                 except OSError:
                     lines = []
             self._cache[file] = lines
-        return lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def preprocess(src: CSource, defines: dict[str, str] | None, include_dirs: tuple[str, ...]) -> str:

@@ -656,3 +656,13 @@ def test_non_utf8_bytes_outside_the_region_are_read(tmp_path: pathlib.Path) -> N
     path.write_bytes(b'const char *name = "caf\xe9";\nvoid k(int n, double A[n]) {\n#pragma scop\n'
                      b"  for (int i = 0; i < n; i++) A[i] = A[i] * 2.0;\n#pragma endscop\n}\n")
     assert from_c(path).params == ("n",)
+
+
+def test_a_syntax_error_at_the_start_of_a_line_points_at_the_line_before(tmp_path: pathlib.Path) -> None:
+    """pycparser stops at the next token, so a ';' missing at the end of line 5 is reported at line 6."""
+    path = write(tmp_path, "void k(int n, double A[n]) {\n#pragma scop\n  for (int i = 0; i < n; i++) {\n"
+                           "    A[i] = 2.0 * A[i];\n    A[i] += 1.0\n  }\n#pragma endscop\n}\n")
+    with pytest.raises(ScopError) as e:
+        from_c(path)
+    assert e.value.reason == ScopReason.SYNTAX and e.value.location.line == 6
+    assert "missing ';' or ')' at the end of line 5" in e.value.hint
