@@ -36,8 +36,12 @@ def run(args: argparse.Namespace) -> int:
         target = backend.target_fingerprint(args.device)
         rec = db.best(scop.fingerprint, params_key(params), target, args.threads)
         n = len(db.records(scop.fingerprint, params, target, args.threads))
+        tuned = sorted({r.params for r in db.records(scop.fingerprint) if r.ok and r.target == target})
     if rec is None:
         msg = f"no successful measurement of {scop.name} {params} on {target} in the database"
+        if tuned:
+            msg += "; it has " + ", ".join(
+                " ".join(f"--param {k}={v}" for k, v in json.loads(p).items()) for p in tuned[:5])
         print(json.dumps({"error": msg}) if args.json else msg)
         return 1
     out = {"kernel": scop.name, "params": params, "target": target, "measurements": n,

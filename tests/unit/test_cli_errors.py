@@ -190,3 +190,15 @@ def test_a_directory_is_not_read_as_c_text(tmp_path, capsys):
     (tmp_path / "dir.c").mkdir()
     assert main(["show", str(tmp_path / "dir.c")]) != 0
     assert "is a directory" in capsys.readouterr().err
+
+
+def test_best_without_the_tuned_sizes_lists_them(tmp_path, capsys):
+    """`polyopt best` for sizes never tuned says which sizes the database has, as --param options."""
+    src = tmp_path / "k.py"
+    src.write_text(VECTOR_PY)
+    db = str(tmp_path / "t.db")
+    polyopt.tune(polyopt.from_python_source(VECTOR_PY, "scale"), params={"n": 64}, trials=1, db=db,
+                 transfer=False, threads=1)
+    capsys.readouterr()
+    assert main(["best", f"{src}:scale", "--db", db, "--param", "n=32", "--threads", "1"]) == 1
+    assert "it has --param n=64" in capsys.readouterr().out
