@@ -4,7 +4,7 @@ scalars and arrays, with every check a user needs: dtypes, shapes, contiguity, a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import weakref
 
@@ -201,12 +201,18 @@ def _as_int(name: str, v: Any, dtype: X.DType = X.DType.INT64, what: str = "size
     return int(v)
 
 
+def check_size_names(scop: Scop, names: Iterable[str]) -> None:
+    """ArgumentError naming the given names that are not size parameters of the kernel, with its list."""
+    unknown = [p for p in names if p not in scop.params]
+    if unknown:
+        known = ", ".join(scop.params) or "none"
+        raise ArgumentError(f"{scop.name} has no size parameter {', '.join(map(repr, unknown))}; "
+                            f"its size parameters: {known}", hint=f"give values for these only: {known}")
+
+
 def check_sizes(scop: Scop, params: Mapping[str, Any]) -> dict[str, int]:
     """Sizes given ahead of a call (compile(..., params=...)): known names, integers in int64 range."""
-    unknown = [p for p in params if p not in scop.params]
-    if unknown:
-        raise ArgumentError(f"{scop.name} has no size parameter(s) {', '.join(map(repr, unknown))}",
-                            hint=f"its sizes are: {', '.join(scop.params) or 'none'}")
+    check_size_names(scop, params)
     return {p: _as_int(p, v) for p, v in params.items()}
 
 

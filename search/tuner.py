@@ -523,12 +523,11 @@ def _is_int(value: Any) -> bool:
 def _checked_params(scop: Scop, params: Mapping[str, int] | None) -> dict[str, int]:
     """The sizes as ints: one for every size parameter of `scop`, no other names, integral, >= 0 and in
     the kernel's context (ArgumentError otherwise)."""
+    from polyopt.codegen.binding import check_size_names
+
     params = dict(params or {})
+    check_size_names(scop, params)
     known = ", ".join(scop.params) or "none"
-    unknown = [p for p in params if p not in scop.params]
-    if unknown:
-        raise ArgumentError(f"{scop.name} has no size parameter {', '.join(map(repr, unknown))}; "
-                            f"its size parameters: {known}")
     missing = [p for p in scop.params if p not in params]
     if missing:
         raise ArgumentError(f"tune needs a value for every size parameter; missing {', '.join(missing)} "

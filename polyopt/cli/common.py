@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from polyopt.codegen.binding import check_size_names
 from polyopt.errors import PolyoptError, ScopError, ScopReason, SourceLocation
 from polyopt.model import Scop
 
@@ -86,10 +87,11 @@ def parse_params(items: list[str] | None, scop: Scop | None = None) -> dict[str,
             raise PolyoptError(f"--param expects NAME=INTEGER, got '{item}'")
         if name in out:
             raise PolyoptError(f"--param {name} is given twice")
-        if scop is not None and name not in scop.params:
-            known = ", ".join(scop.params) or "none"
-            raise PolyoptError(f"--param {name}: {scop.name} has no size parameter '{name}'; "
-                               f"its size parameters: {known}")
+        if scop is not None:
+            try:
+                check_size_names(scop, [name])
+            except PolyoptError as e:
+                raise PolyoptError(f"--param {name}: {e}") from None
         out[name] = int(value)
     return out
 
