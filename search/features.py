@@ -290,11 +290,12 @@ def _totals(program: LoopProgram, sites: list[Leaf], main: Leaf, shapes: dict[st
     work = math.ceil(par_ext / max(1, threads)) * inner if par else main.instances
     vec = [lv for lv in main.loops if lv.loop.is_vector]
     env = dict(main.env)
-    vstride = max((_stride(a, shapes.get(a.array, ()), vec[0].loop.iterator, env) for a in _accesses(program, main)),
+    accesses = _accesses(program, main)
+    vstride = max((_stride(a, shapes.get(a.array, ()), vec[0].loop.iterator, env) for a in accesses),
                   default=0.0) if vec else 0.0
     last = len(main.loops) - 1
     inner_lines = 0.0
-    for acc in _accesses(program, main):
+    for acc in accesses:
         inner_lines += _footprint(acc, shapes.get(acc.array, ()), sizes.get(acc.array, 8), main, env,
                                   max(last, 0))[1]
     unroll = float(np.prod([lv.loop.unroll for lv in main.loops]))
@@ -303,7 +304,7 @@ def _totals(program: LoopProgram, sites: list[Leaf], main: Leaf, shapes: dict[st
     # Each access brings at most one cache line into each level: the sliding-window model can exceed that
     # where the box footprints of skewed subscripts overlap little (a skewed jacobi-2d tile: 350 bytes per
     # flop into L2, 109 into L1, against at most 77; it ran at about 1 cycle per flop, estimated 22).
-    cap = main.instances * len(_accesses(program, main)) * CACHE_LINE / main_flops
+    cap = main.instances * len(accesses) * CACHE_LINE / main_flops
     per_flop = [min(t, cap) for t in per_flop]
     inner_stride, reduction, vectorizable, inner_extent = 0.0, 0.0, 0.0, 0.0
     carried: X.Access | None = None
@@ -312,7 +313,7 @@ def _totals(program: LoopProgram, sites: list[Leaf], main: Leaf, shapes: dict[st
         k = effective_inner(main)
         lv = main.loops[k]
         strides = [_stride(a, shapes.get(a.array, ()), lv.loop.iterator, env) * lv.loop.step
-                   for a in _accesses(program, main)]
+                   for a in accesses]
         inner_stride = max(strides, default=0.0)
         inner_extent = lv.extent
         reduction = float(bool(strides) and strides[0] == 0.0 and lv.extent > 1)
@@ -333,7 +334,7 @@ def _totals(program: LoopProgram, sites: list[Leaf], main: Leaf, shapes: dict[st
     if carried is not None:     # a recurrence through the previous iteration's store (seidel's A[i][j-1])
         _, value = program.instance(main.call)
         compute = max(compute, chain_latency(value, carried) / (max(body_flops(value), 1) * chains))
-    loads = main.instances * sum(sizes.get(a.array, 8) for a in _accesses(program, main)) / main_flops
+    loads = main.instances * sum(sizes.get(a.array, 8) for a in accesses) / main_flops
     load_cycles = loads / (SCALAR_LOAD_BYTES_PER_CYCLE * (VECTOR_LANES if vectorizable else 1.0))
     memory = max([load_cycles] + [t / b for t, b in zip(per_flop, BYTES_PER_CYCLE)])
     return [flops, nbytes, flops / max(nbytes, 1.0), len(loops_seen), len(sites), len(main.loops), work,
@@ -385,6 +386,12 @@ def varying_guard(leaf: Leaf, k: int) -> bool:
     return any(depth > k and bool(names & inner) for depth, names in leaf.guards)
 
 
+def sites_in_loop(leaf: Leaf, k: int, sites: list[Leaf]) -> list[Leaf]:
+    """The statement sites that run inside loop k of the leaf (the leaf itself and fused neighbours)."""
+    loop = leaf.loops[k].loop
+    return [lf for lf in sites if len(lf.loops) > k and lf.loops[k].loop is loop]
+
+
 def _short_vector_loop_blocked(leaf: Leaf, k: int, sites: list[Leaf]) -> bool:
     """Whether loop k is a vector-marked loop short enough for LLVM to unroll completely (the full
     unroller runs before the loop vectorizer), with a guard (any: LLVM does not unswitch it first) or a
@@ -395,8 +402,7 @@ def _short_vector_loop_blocked(leaf: Leaf, k: int, sites: list[Leaf]) -> bool:
     lv = leaf.loops[k]
     if not (lv.loop.is_vector and lv.extent <= FULL_UNROLL_EXTENT):
         return False
-    guarded = any(depth > k for lf in sites if len(lf.loops) > k and lf.loops[k].loop is lv.loop
-                  for depth, _ in lf.guards)
+    guarded = any(depth > k for lf in sites_in_loop(leaf, k, sites) for depth, _ in lf.guards)
     return guarded or k < len(leaf.loops) - 1
 
 
@@ -405,8 +411,7 @@ def guarded_inside(leaf: Leaf, k: int, sites: list[Leaf]) -> bool:
     neighbour's. LLVM if-converts the whole body: gemm's `C[i][j] *= beta` under `if (k == 0)` inside the
     unrolled k copies of the update made every access of the vector loop a masked load, store or gather
     (218 ms at 800^3, where other vectorized gemm candidates ran in 12-60 ms)."""
-    loop = leaf.loops[k].loop
-    return any(varying_guard(lf, k) for lf in sites if len(lf.loops) > k and lf.loops[k].loop is loop)
+    return any(varying_guard(lf, k) for lf in sites_in_loop(leaf, k, sites))
 
 
 def carried_between_statements(program: LoopProgram, leaf: Leaf, k: int, sites: list[Leaf]) -> bool:
@@ -414,9 +419,7 @@ def carried_between_statements(program: LoopProgram, leaf: Leaf, k: int, sites: 
     wrote 1 to VECTOR_LANES-1 iterations of loop k earlier (the other loops fixed). LLVM does not vectorize
     such a fused loop (a dependence that prevents store-to-load forwarding): jacobi-2d's two sweeps, skewed
     and fused into one loop, ran 3x slower than with that loop distributed over them (Fission)."""
-    loop = leaf.loops[k].loop
-    others = [lf for lf in sites if lf.call != leaf.call and len(lf.loops) > k and lf.loops[k].loop is loop]
-    for other in others:
+    for other in (lf for lf in sites_in_loop(leaf, k, sites) if lf.call != leaf.call):
         env = {**dict(other.env), **dict(leaf.env)}
         for writer, reader in ((leaf, other), (other, leaf)):
             target, _ = program.instance(writer.call)
