@@ -166,7 +166,7 @@ def test_register_block_of_a_blis_micro_kernel():
 def test_short_inner_loop_unrolls_away_before_vectorization():
     """gemm (i, j, k) with k tiled by 4 inside: LLVM fully unrolls the 4-long point loop, so the loop it
     vectorizes is the k tile loop (a reduction into C), and the inner-loop features describe that loop."""
-    from polyopt.search.features import effective_inner
+    from polyopt.search.inner_loop import effective_inner
     from polyopt.search.loopinfo import leaves
 
     j = (Join((0,)), Join((0,)))
@@ -255,7 +255,8 @@ def test_inner_loop_carrying_a_flow_dependence_is_not_vectorizable():
     """seidel-2d updates A in place: A[i][j] reads A[i][j-1], written one j iteration earlier, so its
     unit-stride inner loop does not vectorize; jacobi-2d reads A and writes B, and its inner loop does."""
     from polyopt.cli.common import load_scop
-    from polyopt.search.features import carries_flow_dependence, dominant_site, effective_inner
+    from polyopt.search.features import dominant_site
+    from polyopt.search.inner_loop import carries_flow_dependence, effective_inner
     from polyopt.search.loopinfo import leaves
 
     sizes = {"tsteps": 4, "n": 40}
