@@ -35,7 +35,7 @@ from polyopt.search.interrupt import graceful_interrupts, stop_point, stop_reque
 from polyopt.search.measure import MeasureOptions, Measurer, MeasureResult, MeasureTask
 from polyopt.search.space import SearchSpace
 
-from polyopt.errors import ArgumentError
+from polyopt.search.tune_args import checked_arguments
 from polyopt.model import Scop
 
 log = logging.getLogger(__name__)
@@ -516,38 +516,6 @@ class Tuner:
                           dict(self.baseline_times), self.flops, interrupted, elapsed)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _checked_params(scop: Scop, params: Mapping[str, int] | None) -> dict[str, int]:
-    """The sizes as ints: one for every size parameter of `scop`, no other names, integral, >= 0 and in
-    the kernel's context (ArgumentError otherwise)."""
-    from polyopt.codegen.binding import check_size_names
-
-    params = dict(params or {})
-    check_size_names(scop, params)
-    known = ", ".join(scop.params) or "none"
-    missing = [p for p in scop.params if p not in params]
-    if missing:
-        raise ArgumentError(f"tune needs a value for every size parameter; missing {', '.join(missing)} "
-                            f"(size parameters of {scop.name}: {known})")
-    out: dict[str, int] = {}
-    for p, v in params.items():
-        if not _is_int(v) or v < 0:
-            whole = isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer() and v >= 0
-            raise ArgumentError(f"size parameter {p} must be a non-negative integer, not {v!r}",
-                                hint=f"pass {p}={int(v)}" if whole else "")     # as compile and kernel calls
-        out[p] = int(v)
-    if scop.params:
-        import islpy as isl
-
-        fixed = " and ".join(f"{p} = {v}" for p, v in out.items())
-        if scop.context.intersect(isl.Set(f"[{', '.join(scop.params)}] -> {{ : {fixed} }}")).is_empty():
-            raise ArgumentError(f"sizes {out} are outside what {scop.name} allows: {scop.context}")
-    return out
-
-
 def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = None, *, trials: int = 200,
          db: Database | str | None = None, seed: int = 0, strategy: str = "model", batch_size: int = 16,
          transfer: bool = True, timeout: float | None = None, resume: bool = True,
@@ -572,20 +540,9 @@ def tune(scop: Scop, target: str = "cpu", params: Mapping[str, int] | None = Non
     machine-code model keeps the best (default 1: no re-ranking, the explorer's choice is measured).
     timeout: seconds allowed to build and to run one candidate (default 20). The database (a path or a
     Database; default: the per-user cache) receives every measurement as soon as it is made."""
-    if strategy not in ("model", "random"):
-        raise ArgumentError(f"strategy must be 'model' or 'random', not {strategy!r}")
-    for name, value, least in (("trials", trials, 1), ("batch_size", batch_size, 1), ("seed", seed, 0),
-                               ("threads", 1 if threads is None else threads, 1)):
-        if not (_is_int(value) and value >= least):
-            raise ArgumentError(f"{name} must be an integer >= {least}, not {value!r}")
-    for name, value in (("time_budget", time_budget), ("timeout", timeout)):
-        positive = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-        if value is not None and not positive:
-            raise ArgumentError(f"{name} must be a positive number of seconds, not {value!r}")
-    target = {"gpu": "cuda"}.get(target, target)
-    if target not in ("cpu", "c", "cuda"):
-        raise ArgumentError(f"unknown target {target!r}; choose one of cpu, c, cuda")
-    params = _checked_params(scop, params)
+    target, params = checked_arguments(scop, target, params, strategy=strategy, trials=trials,
+                                       batch_size=batch_size, seed=seed, threads=threads,
+                                       time_budget=time_budget, timeout=timeout)
     if target == "cuda":
         from polyopt.search.gpu import require_gpu
 
