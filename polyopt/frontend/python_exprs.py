@@ -2,7 +2,8 @@
 
 Python's true division is lowered to the internal op 'truediv' first; once the types of the local
 scalars are known, `finish_division` turns it into C's '/' (casting the dividend to float64 when both
-sides are integers, as Python would compute it).
+sides are integers, as Python would compute it), and `finish_weak_floats` gives Python float constants
+numpy's "weak scalar" type (NEP 50).
 """
 
 from __future__ import annotations
@@ -359,4 +360,46 @@ def finish_numpy_minmax(e: X.Expr, var: Callable[[str], DType], array: Callable[
             return X.Binary(x.op[:3], x.lhs, x.rhs)
         pick = X.Compare(">" if x.op == "maximum" else "<", x.lhs, x.rhs)
         return X.Select(X.Logical("or", pick, X.Compare("!=", x.lhs, x.lhs)), x.lhs, x.rhs)
+    return X.transform(e, fn)
+
+
+_WEAK_OPS = ("+", "-", "*", "/", "truediv", "floordiv", "%", "mod", "min", "max", "maximum", "minimum")
+
+
+def is_weak_float(e: X.Expr, weak_locals: frozenset[str] = frozenset()) -> bool:
+    """Whether `e` is a Python float in the kernel as numpy sees it: built from float literals and module
+    constants (math.pi), or from locals that only ever hold such values, with ints among them."""
+    consts = [x for x in X.walk(e) if isinstance(x, X.Const)]
+    def plain(x: X.Expr) -> bool:
+        if isinstance(x, X.Const):
+            return x.dtype in (DType.FLOAT64, DType.INT64)
+        if isinstance(x, X.Access):
+            return not x.indices and x.array in weak_locals
+        return isinstance(x, (X.Binary, X.Unary)) and all(plain(c) for c in X.children(x))
+    return plain(e) and (any(c.dtype == DType.FLOAT64 for c in consts) or
+                         any(isinstance(x, X.Access) for x in X.walk(e)))
+
+
+def finish_weak_floats(e: X.Expr, var: Callable[[str], DType], array: Callable[[str], DType | None],
+                       weak_locals: frozenset[str] = frozenset()) -> X.Expr:
+    """numpy 2 (NEP 50) treats a Python float as a "weak" scalar: combined with a float32 value (an
+    element of a float32 array) it is first converted to float32, and the operation or comparison is done
+    in float32: np.float32(x) * 0.2 is float32(x) * float32(0.2), and np.float32(0.1) > 0.1 is False. C
+    would compute both in double. So the Python float side of such an operation is cast to float32 (a
+    float expression of literals keeps its double value up to that cast, as Python computes it)."""
+    def f32(x: X.Expr) -> bool:
+        return infer_dtype(x, var, array) == DType.FLOAT32 and not is_weak_float(x, weak_locals)
+
+    def narrowed(x: X.Expr) -> X.Expr:
+        return X.Cast(DType.FLOAT32, x)
+
+    def fn(x: X.Expr) -> X.Expr | None:
+        if isinstance(x, (X.Binary, X.Compare)) and (isinstance(x, X.Compare) or x.op in _WEAK_OPS):
+            if is_weak_float(x.lhs, weak_locals) and f32(x.rhs):
+                return X.rebuild(x, (narrowed(x.lhs), x.rhs))
+            if is_weak_float(x.rhs, weak_locals) and f32(x.lhs):
+                return X.rebuild(x, (x.lhs, narrowed(x.rhs)))
+        if isinstance(x, X.Call) and any(f32(a) for a in x.args):
+            return X.rebuild(x, tuple(narrowed(a) if is_weak_float(a, weak_locals) else a for a in x.args))
+        return None
     return X.transform(e, fn)

@@ -29,7 +29,8 @@ from polyopt import expr as X
 from polyopt.builder import build_scop
 from polyopt.errors import ScopError, ScopReason, SourceLocation
 from polyopt.expr import DType
-from polyopt.frontend.python_exprs import ExprLowerer, finish_division, finish_numpy_minmax, infer_dtype
+from polyopt.frontend.python_exprs import (ExprLowerer, finish_division, finish_numpy_minmax, finish_weak_floats,
+                                           infer_dtype, is_weak_float)
 from polyopt.frontend.python_scope import (
     ArrayInfo,
     Namespace,
@@ -201,8 +202,21 @@ def _declare(scope: Scope, specs: list[tuple[ast.arg, TypeSpec]]) -> None:
                                          "extents are sizes: int arguments, names or constants") from None
 
 
-def _local_dtypes(scope: Scope, stmts: StatementLowerer) -> dict[str, DType]:
-    """Annotated dtype, else the promotion of every value assigned (float64 if nothing is known)."""
+def weak_locals(scope: Scope, stmts: StatementLowerer) -> frozenset[str]:
+    """Unannotated locals that only ever hold Python floats (literals, module constants, and expressions
+    of those and of each other): numpy's weak scalars (python_exprs.finish_weak_floats)."""
+    names = {n for n in scope.locals if n not in stmts.annotated and stmts.values.get(n)}
+    changed = True
+    while changed:
+        keep = {n for n in names if all(is_weak_float(v, frozenset(names)) for v in stmts.values[n])}
+        changed, names = keep != names, keep
+    return frozenset(names)
+
+
+def _local_dtypes(scope: Scope, stmts: StatementLowerer, weak: frozenset[str]) -> dict[str, DType]:
+    """Annotated dtype, else the promotion of every value assigned (float64 if nothing is known). A Python
+    float assigned to a local that also takes array values does not count: in numpy, `s = 0.0` then
+    `s = s + A[i]` makes s a float32 when A is (NEP 50), and weak locals stay Python floats (float64)."""
     types: dict[str, DType] = dict(stmts.annotated)
 
     def var(name: str) -> DType:
@@ -215,10 +229,12 @@ def _local_dtypes(scope: Scope, stmts: StatementLowerer) -> dict[str, DType]:
     while changed:
         changed = False
         for name in scope.locals:
-            if name in stmts.annotated:
+            if name in stmts.annotated or name in weak:
                 continue
             for v in stmts.values.get(name, []):
-                t = infer_dtype(v, var, array)
+                t = infer_dtype(finish_weak_floats(v, var, array, weak), var, array)
+                if t == DType.FLOAT64 and is_weak_float(v, weak):
+                    continue
                 if t is not None and t != types.get(name):
                     new = DType.promote(types.get(name, t), t)
                     changed |= new != types.get(name)
@@ -262,7 +278,8 @@ def lower(parsed: ParsedFunction, examples: Examples = NO_EXAMPLES) -> LoweredKe
     _declare(scope, specs)
     stmts = StatementLowerer(scope)
     body = stmts.body(fdef)
-    local_types = _local_dtypes(scope, stmts)
+    weak = weak_locals(scope, stmts)
+    local_types = _local_dtypes(scope, stmts, weak)
 
     def var(name: str) -> DType:
         return scope.scalars.get(name, DType.INT64)
@@ -271,7 +288,7 @@ def lower(parsed: ParsedFunction, examples: Examples = NO_EXAMPLES) -> LoweredKe
         return scope.arrays[name].dtype if name in scope.arrays else local_types.get(name)
 
     def fix(e: X.Expr) -> X.Expr:
-        return finish_numpy_minmax(finish_division(e, var, array), var, array)
+        return finish_numpy_minmax(finish_weak_floats(finish_division(e, var, array), var, array, weak), var, array)
 
     arguments = [Argument(arg.arg, spec.kind, spec.dtype or DType.INT64,
                           _default(parsed.signature, arg.arg, spec.kind)) for arg, spec in specs]
@@ -308,7 +325,12 @@ def python_kernel_source(fn: Callable[..., Any], *example_args: Any, **example_k
 
 
 def from_python(fn: Callable[..., Any], *example_args: Any, **example_kwargs: Any) -> Scop:
-    """The Scop of a Python loop-nest function; types from annotations or the example arguments."""
+    """The Scop of a Python loop-nest function; types from annotations or the example arguments.
+
+    Arithmetic follows numpy 2 on array elements: a Python float literal or constant meeting a float32
+    value is converted to float32 first (NEP 50), so float32 kernels compute in float32 as numpy does.
+    Generated code may fuse `a * b + c` into one FMA (one rounding instead of two), as C compilers do;
+    results can then differ from numpy's in the last bit."""
     if isinstance(fn, PythonKernel) and not example_args and not example_kwargs:
         return fn.scop
     return build_scop(python_kernel_source(fn, *example_args, **example_kwargs))
