@@ -46,6 +46,10 @@ static inline float polyopt_pmodf(float a, float b) {
 }
 #define polyopt_min(a, b) (((b) < (a)) ? (b) : (a))
 #define polyopt_max(a, b) (((b) > (a)) ? (b) : (a))
+static inline double polyopt_maximum(double a, double b) { return (a > b || a != a) ? a : b; }
+static inline double polyopt_minimum(double a, double b) { return (a < b || a != a) ? a : b; }
+static inline float polyopt_maximumf(float a, float b) { return (a > b || a != a) ? a : b; }
+static inline float polyopt_minimumf(float a, float b) { return (a < b || a != a) ? a : b; }
 """
 
 _FLOAT_ONLY = {"sqrt", "exp", "log", "pow", "sin", "cos", "tan", "tanh", "floor", "ceil", "exp2", "log2",
@@ -218,6 +222,8 @@ class _CPrinter:
         args = ", ".join(self.typed(x, t) for x in e.args)
         if e.func == "abs" and not t.is_float:
             return f"{'labs' if t == DType.INT64 else 'abs'}({args})"
+        if e.func in X.NUMPY_FUNCTIONS:
+            return f"polyopt_{e.func}{'f' if t == DType.FLOAT32 else ''}({args})"
         name = "fabs" if e.func == "abs" else e.func
         if name not in _FLOAT_ONLY:
             raise CodegenError(f"unsupported math function '{e.func}'")

@@ -290,7 +290,7 @@ class _Builder:
             for e in X.walk(node.value):
                 if isinstance(e, X.Var) and e.name not in known and e.name not in frame.iterators:
                     raise self.error(ScopReason.UNKNOWN_NAME, f"unknown name '{e.name}'", node)
-                if isinstance(e, X.Call) and e.func not in X.MATH_FUNCTIONS:
+                if isinstance(e, X.Call) and e.func not in X.MATH_FUNCTIONS + X.NUMPY_FUNCTIONS:
                     raise self.error(ScopReason.SIDE_EFFECT_CALL, f"call to '{e.func}' may have side "
                                      "effects", node, f"only pure math functions are allowed: "
                                      f"{', '.join(X.MATH_FUNCTIONS)}")

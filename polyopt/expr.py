@@ -46,6 +46,9 @@ BINARY_OPS = ("+", "-", "*", "/", "floordiv", "%", "mod", "min", "max")
 COMPARE_OPS = ("<", "<=", ">", ">=", "==", "!=")
 LOGICAL_OPS = ("and", "or")
 UNARY_OPS = ("neg", "not")
+NUMPY_FUNCTIONS = ("maximum", "minimum")
+"""numpy's maximum/minimum on floats (Python frontend only): `a if (a > b or a != a) else b` (with `<`
+for minimum), so a NaN on either side propagates, with each argument evaluated once."""
 MATH_FUNCTIONS = ("sqrt", "exp", "log", "pow", "fabs", "sin", "cos", "tan", "tanh", "floor", "ceil",
                   "exp2", "log2", "log10", "atan", "atan2", "fmin", "fmax", "abs")
 

@@ -126,7 +126,9 @@ def chain_latency(value: X.Expr, read: X.Access) -> float:
             if below is not None:
                 if isinstance(e, X.Binary):
                     return below + OP_LATENCY.get(e.op, 4.0)
-                return below + (20.0 if isinstance(e, X.Call) else 0.0)
+                if isinstance(e, X.Call):
+                    return below + (4.0 if e.func in X.NUMPY_FUNCTIONS else 20.0)   # compare and select
+                return below
         return None
     return walk(value) or OP_LATENCY["+"]
 

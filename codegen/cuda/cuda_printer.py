@@ -43,6 +43,11 @@ static __device__ __forceinline__ float polyopt_min(float a, float b) { return b
 static __device__ __forceinline__ float polyopt_max(float a, float b) { return b > a ? b : a; }
 static __device__ __forceinline__ double polyopt_min(double a, double b) { return b < a ? b : a; }
 static __device__ __forceinline__ double polyopt_max(double a, double b) { return b > a ? b : a; }
+/* numpy's maximum/minimum: a NaN on either side propagates */
+static __device__ __forceinline__ float polyopt_maximum(float a, float b) { return (a > b || a != a) ? a : b; }
+static __device__ __forceinline__ float polyopt_minimum(float a, float b) { return (a < b || a != a) ? a : b; }
+static __device__ __forceinline__ double polyopt_maximum(double a, double b) { return (a > b || a != a) ? a : b; }
+static __device__ __forceinline__ double polyopt_minimum(double a, double b) { return (a < b || a != a) ? a : b; }
 """
 
 
@@ -177,6 +182,8 @@ class CudaPrinter:
             if t.is_float:
                 return f"fabs{'f' if t == DType.FLOAT32 else ''}({args})"
             return f"llabs({args})" if t == DType.INT64 else f"abs({args})"
+        if e.func in X.NUMPY_FUNCTIONS:
+            return f"polyopt_{e.func}(({CTYPE[t]})({self.expr(e.args[0])}), ({CTYPE[t]})({self.expr(e.args[1])}))"
         if e.func in _MATH:
             if t == DType.FLOAT32:
                 return f"{e.func}f({args})"

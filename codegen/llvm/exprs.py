@@ -209,6 +209,10 @@ class ExprLowerer:
                 return self.intrinsic("fabs", args, t)
             neg = self.b.neg(args[0])
             return self.b.select(self.b.icmp_signed("<", args[0], ir.Constant(args[0].type, 0)), neg, args[0])
+        if e.func in X.NUMPY_FUNCTIONS:
+            a, b = args
+            pick = self.b.fcmp_ordered(">" if e.func == "maximum" else "<", a, b)
+            return self.b.select(self.b.or_(pick, self.b.fcmp_unordered("uno", a, a)), a, b)
         if e.func in INTRINSICS:
             return self.intrinsic(INTRINSICS[e.func], args, t)
         if e.func in LIBM:

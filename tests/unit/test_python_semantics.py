@@ -142,6 +142,32 @@ def test_cuda_source_keeps_builtin_max_semantics():
     assert "double polyopt_max(double a, double b) { return b > a ? b : a; }" in src
 
 
+def max_chain(n: int, A: "float64[n, n]", B: "float64[n, n]"):
+    for i in range(1, n - 1):
+        for j in range(1, n - 1):
+            B[i, j] = np.maximum(np.maximum(np.maximum(np.maximum(np.maximum(np.maximum(np.maximum(np.maximum(
+                A[i - 1, j - 1], A[i - 1, j]), A[i - 1, j + 1]), A[i, j - 1]), A[i, j]), A[i, j + 1]),
+                A[i + 1, j - 1]), A[i + 1, j]), np.minimum(A[i + 1, j + 1], 0.9))
+
+
+def test_nested_np_maximum_stays_small_and_propagates_nan():
+    """A 3x3 max-pool written as a chain of np.maximum: each call is one IR node, so the model stays small
+    (spelled out as selects, the operands were copied four times per level: 21 MB, 5.6 s)."""
+    scop = polyopt.from_python(max_chain)
+    assert len(str(scop.statements[0].value)) < 3000
+    a = np.random.default_rng(2).random((40, 40))
+    a[5, 5], a[20, 30] = NAN, -0.0
+    want = np.zeros_like(a)
+    max_chain(40, a, want)
+    for kernel in (polyopt.compile(scop), polyopt.compile(scop, "original", "c")):
+        out = np.full_like(a, NAN)
+        out[0], out[-1], out[:, 0], out[:, -1] = 0.0, 0.0, 0.0, 0.0
+        kernel(A=a.copy(), B=out)
+        np.testing.assert_array_equal(out, want)
+    src = polyopt.compile(scop, "original", "cuda").cuda_source
+    assert src.count("polyopt_maximum(") >= 8 and "fmax(" not in src
+
+
 # -- default argument values -----------------------------------------------------------------------
 
 def scaled(n: int, A: "float64[n]", alpha: float = 2.0, k: int = -3, off: float = 1):
