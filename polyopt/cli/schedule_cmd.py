@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import islpy as isl
@@ -73,6 +74,10 @@ def read_candidate(arg: str) -> Candidate:
 
 def run(args: argparse.Namespace) -> int:
     scop = scop_of(args)
+    params = parse_params(args.param, scop)        # checked whatever --emit says
+    if params and args.emit in ("tree", "json"):
+        print(f"note: --param applies to --emit c and ast only; --emit {args.emit} prints the schedule for "
+              "every size", file=sys.stderr)
     cand = _candidate(args, scop)
     sched = cand.apply(scop)
     check_legal(scop, sched)
@@ -82,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"# {cand}")
         print(render_tree(sched))
     else:
-        print(emit_code(sched, parse_params(args.param, scop), args.emit))
+        print(emit_code(sched, params, args.emit))
     return 0
 
 

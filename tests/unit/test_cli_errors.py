@@ -104,6 +104,14 @@ def test_a_missing_candidate_file_is_a_clear_error(gemm_c, tmp_path, capsys):
     assert "--candidate: cannot read" in err
 
 
+def test_schedule_checks_param_names_whatever_it_emits(gemm_c, capsys):
+    for emit in ("tree", "json", "c"):
+        err = _error(capsys, ["schedule", gemm_c, "--emit", emit, "--param", "NX=4"])
+        assert "no size parameter 'NX'" in err
+    assert main(["schedule", gemm_c, "--emit", "tree", "--param", "ni=4"]) == 0
+    assert "--param applies to --emit c and ast only" in capsys.readouterr().err
+
+
 def test_schedule_replays_its_own_json_and_best_json(gemm_c, tmp_path, capsys):
     assert main(["schedule", gemm_c, "--scheduler", "pluto", "--emit", "json"]) == 0
     emitted = capsys.readouterr().out
