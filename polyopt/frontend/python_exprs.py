@@ -368,8 +368,9 @@ _WEAK_OPS = ("+", "-", "*", "/", "truediv", "floordiv", "%", "mod", "min", "max"
 
 
 def is_weak_float(e: X.Expr, weak_locals: frozenset[str] = frozenset()) -> bool:
-    """Whether `e` is a Python float in the kernel as numpy sees it: built from float literals and module
-    constants (math.pi), or from locals that only ever hold such values, with ints among them."""
+    """Whether `e` is a Python float as numpy sees it: arithmetic on float literals, module constants
+    (math.pi) and locals that only ever hold such values (int literals may take part; an expression of
+    int literals alone is an int, not a float)."""
     consts = [x for x in X.walk(e) if isinstance(x, X.Const)]
     def plain(x: X.Expr) -> bool:
         if isinstance(x, X.Const):
