@@ -18,10 +18,10 @@ from polyopt.expr import DType
 
 NUMPY_TYPES = {DType.INT32: np.int32, DType.INT64: np.int64, DType.FLOAT32: np.float32,
                DType.FLOAT64: np.float64, DType.BOOL: np.bool_}
-MATH_FUNCTIONS = {"maximum": "maximum", "minimum": "minimum", "sqrt": "sqrt", "exp": "exp", "log": "log", "pow": "power", "fabs": "fabs", "sin": "sin",
+MATH_FUNCTIONS = {"sqrt": "sqrt", "exp": "exp", "log": "log", "pow": "power", "fabs": "fabs", "sin": "sin",
                   "cos": "cos", "tan": "tan", "tanh": "tanh", "floor": "floor", "ceil": "ceil", "exp2": "exp2",
                   "log2": "log2", "log10": "log10", "atan": "arctan", "atan2": "arctan2", "fmin": "fmin",
-                  "fmax": "fmax"}
+                  "fmax": "fmax", "maximum": "maximum", "minimum": "minimum"}
 
 
 def c_div(a: Any, b: Any) -> int:

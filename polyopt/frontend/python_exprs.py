@@ -371,15 +371,17 @@ def is_weak_float(e: X.Expr, weak_locals: frozenset[str] = frozenset()) -> bool:
     """Whether `e` is a Python float as numpy sees it: arithmetic on float literals, module constants
     (math.pi) and locals that only ever hold such values (int literals may take part; an expression of
     int literals alone is an int, not a float)."""
-    consts = [x for x in X.walk(e) if isinstance(x, X.Const)]
-    def plain(x: X.Expr) -> bool:
+    def kind(x: X.Expr) -> str | None:
+        """'float' or 'int' for a Python number, None for anything else (an array element, a call)."""
         if isinstance(x, X.Const):
-            return x.dtype in (DType.FLOAT64, DType.INT64)
+            return {DType.FLOAT64: "float", DType.INT64: "int"}.get(x.dtype)
         if isinstance(x, X.Access):
-            return not x.indices and x.array in weak_locals
-        return isinstance(x, (X.Binary, X.Unary)) and all(plain(c) for c in X.children(x))
-    return plain(e) and (any(c.dtype == DType.FLOAT64 for c in consts) or
-                         any(isinstance(x, X.Access) for x in X.walk(e)))
+            return "float" if not x.indices and x.array in weak_locals else None
+        if isinstance(x, (X.Binary, X.Unary)):
+            kids = [kind(c) for c in X.children(x)]
+            return None if None in kids else ("float" if "float" in kids else "int")
+        return None
+    return kind(e) == "float"
 
 
 def finish_weak_floats(e: X.Expr, var: Callable[[str], DType], array: Callable[[str], DType | None],
