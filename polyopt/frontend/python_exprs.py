@@ -367,16 +367,18 @@ def finish_numpy_minmax(e: X.Expr, var: Callable[[str], DType], array: Callable[
 _WEAK_OPS = ("+", "-", "*", "/", "truediv", "floordiv", "%", "mod", "min", "max", "maximum", "minimum")
 
 
-def is_weak_float(e: X.Expr, weak_locals: frozenset[str] = frozenset()) -> bool:
+def is_weak_float(e: X.Expr, weak_names: frozenset[str] = frozenset()) -> bool:
     """Whether `e` is a Python float as numpy sees it: arithmetic on float literals, module constants
-    (math.pi) and locals that only ever hold such values (int literals may take part; an expression of
-    int literals alone is an int, not a float)."""
+    (math.pi), arguments typed as Python floats and locals that only ever hold such values (`weak_names`
+    names both; int literals may take part; an expression of int literals alone is an int, not a float)."""
     def kind(x: X.Expr) -> str | None:
         """'float' or 'int' for a Python number, None for anything else (an array element, a call)."""
         if isinstance(x, X.Const):
             return {DType.FLOAT64: "float", DType.INT64: "int"}.get(x.dtype)
         if isinstance(x, X.Access):
-            return "float" if not x.indices and x.array in weak_locals else None
+            return "float" if not x.indices and x.array in weak_names else None
+        if isinstance(x, X.Var):
+            return "float" if x.name in weak_names else None
         if isinstance(x, (X.Binary, X.Unary)):
             kids = [kind(c) for c in X.children(x)]
             return None if None in kids else ("float" if "float" in kids else "int")
@@ -385,25 +387,25 @@ def is_weak_float(e: X.Expr, weak_locals: frozenset[str] = frozenset()) -> bool:
 
 
 def finish_weak_floats(e: X.Expr, var: Callable[[str], DType], array: Callable[[str], DType | None],
-                       weak_locals: frozenset[str] = frozenset()) -> X.Expr:
+                       weak_names: frozenset[str] = frozenset()) -> X.Expr:
     """numpy 2 (NEP 50) treats a Python float as a "weak" scalar: combined with a float32 value (an
     element of a float32 array) it is first converted to float32, and the operation or comparison is done
     in float32: np.float32(x) * 0.2 is float32(x) * float32(0.2), and np.float32(0.1) > 0.1 is False. C
     would compute both in double. So the Python float side of such an operation is cast to float32 (a
     float expression of literals keeps its double value up to that cast, as Python computes it)."""
     def f32(x: X.Expr) -> bool:
-        return infer_dtype(x, var, array) == DType.FLOAT32 and not is_weak_float(x, weak_locals)
+        return infer_dtype(x, var, array) == DType.FLOAT32 and not is_weak_float(x, weak_names)
 
     def narrowed(x: X.Expr) -> X.Expr:
         return X.Cast(DType.FLOAT32, x)
 
     def fn(x: X.Expr) -> X.Expr | None:
         if isinstance(x, (X.Binary, X.Compare)) and (isinstance(x, X.Compare) or x.op in _WEAK_OPS):
-            if is_weak_float(x.lhs, weak_locals) and f32(x.rhs):
+            if is_weak_float(x.lhs, weak_names) and f32(x.rhs):
                 return X.rebuild(x, (narrowed(x.lhs), x.rhs))
-            if is_weak_float(x.rhs, weak_locals) and f32(x.lhs):
+            if is_weak_float(x.rhs, weak_names) and f32(x.lhs):
                 return X.rebuild(x, (x.lhs, narrowed(x.rhs)))
         if isinstance(x, X.Call) and any(f32(a) for a in x.args):
-            return X.rebuild(x, tuple(narrowed(a) if is_weak_float(a, weak_locals) else a for a in x.args))
+            return X.rebuild(x, tuple(narrowed(a) if is_weak_float(a, weak_names) else a for a in x.args))
         return None
     return X.transform(e, fn)

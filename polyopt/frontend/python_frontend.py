@@ -202,15 +202,16 @@ def _declare(scope: Scope, specs: list[tuple[ast.arg, TypeSpec]]) -> None:
                                          "extents are sizes: int arguments, names or constants") from None
 
 
-def weak_locals(scope: Scope, stmts: StatementLowerer) -> frozenset[str]:
-    """Unannotated locals that only ever hold Python floats (literals, module constants, and expressions
-    of those and of each other): numpy's weak scalars (python_exprs.finish_weak_floats)."""
+def weak_names(scope: Scope, stmts: StatementLowerer, weak_args: frozenset[str]) -> frozenset[str]:
+    """numpy's weak scalars (python_exprs.finish_weak_floats): the arguments typed as Python floats
+    (`weak_args`) and the unannotated locals that only ever hold Python floats (literals, module
+    constants, and expressions of those, of such arguments and of each other)."""
     names = {n for n in scope.locals if n not in stmts.annotated and stmts.values.get(n)}
     changed = True
     while changed:
-        keep = {n for n in names if all(is_weak_float(v, frozenset(names)) for v in stmts.values[n])}
+        keep = {n for n in names if all(is_weak_float(v, frozenset(names) | weak_args) for v in stmts.values[n])}
         changed, names = keep != names, keep
-    return frozenset(names)
+    return frozenset(names) | weak_args
 
 
 def _local_dtypes(scope: Scope, stmts: StatementLowerer, weak: frozenset[str]) -> dict[str, DType]:
@@ -278,7 +279,7 @@ def lower(parsed: ParsedFunction, examples: Examples = NO_EXAMPLES) -> LoweredKe
     _declare(scope, specs)
     stmts = StatementLowerer(scope)
     body = stmts.body(fdef)
-    weak = weak_locals(scope, stmts)
+    weak = weak_names(scope, stmts, frozenset(arg.arg for arg, spec in specs if spec.kind == "scalar" and spec.weak))
     local_types = _local_dtypes(scope, stmts, weak)
 
     def var(name: str) -> DType:

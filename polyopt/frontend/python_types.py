@@ -45,13 +45,15 @@ class TypeSpec:
 
     kind: 'param' | 'scalar' | 'array' | 'unknown' | 'bad'; dims: the annotation's extents as syntax
     (None entries are unknown extents), or None when the rank is not given; shape: an example array's
-    concrete shape; problem: why the type is unusable ('bad')."""
+    concrete shape; problem: why the type is unusable ('bad'); weak: a Python float, which numpy 2
+    treats as a "weak" scalar (NEP 50: converted to float32 where it meets a float32 value)."""
 
     kind: str
     dtype: DType | None = None
     dims: tuple[ast.expr | None, ...] | None = None
     shape: tuple[int, ...] | None = None
     problem: str = ""
+    weak: bool = False
 
     @property
     def rank(self) -> int | None:
@@ -90,7 +92,7 @@ def annotation_spec(node: ast.expr | None, *, in_string: bool = False) -> TypeSp
         return annotation_spec(inner, in_string=True)
     if isinstance(node, ast.Name) and not in_string and node.id in _PYTHON_TYPES:
         kind, dtype = _PYTHON_TYPES[node.id]
-        return TypeSpec(kind, dtype)
+        return TypeSpec(kind, dtype, weak=node.id == "float")
     dtype = _dtype_of(node)
     if dtype is not None:
         return TypeSpec("scalar" if dtype.is_float else "param", dtype)
@@ -127,7 +129,7 @@ def example_spec(value: Any) -> TypeSpec:
             return TypeSpec("bad", problem=f"scalars of type {type(value).__name__} are not supported")
         return TypeSpec("scalar", dtype)
     if isinstance(value, float):
-        return TypeSpec("scalar", DType.FLOAT64)
+        return TypeSpec("scalar", DType.FLOAT64, weak=True)
     return TypeSpec("bad", problem=f"arguments of type {type(value).__name__} are not supported")
 
 
@@ -151,7 +153,8 @@ def merge(annotated: TypeSpec, example: TypeSpec) -> TypeSpec | str:
         return f"it is annotated {annotated.dtype.value} but the example array is {example.dtype.value}"
     if annotated.rank is not None and example.rank is not None and annotated.rank != example.rank:
         return f"it is annotated with {annotated.rank} dimensions but the example has {example.rank}"
-    return TypeSpec(annotated.kind, annotated.dtype or example.dtype, annotated.dims, example.shape)
+    return TypeSpec(annotated.kind, annotated.dtype or example.dtype, annotated.dims, example.shape,
+                    weak=annotated.weak or (annotated.dtype is None and example.weak))
 
 
 @dataclass(frozen=True)

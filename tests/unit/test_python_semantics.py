@@ -2,6 +2,7 @@
 with NaN (against the builtin max/min), and the source function's default argument values. The
 reference is the Python function itself, run on copies of the same arrays."""
 
+import inspect
 import math
 
 import numpy as np
@@ -232,7 +233,13 @@ def f32_accumulator(n: int, A: "float32[n]", B: "float32[n]"):
         B[i] = s
 
 
-F32_KERNELS = [f32_literals, f32_compare, f32_weak_local, f32_accumulator]
+def f32_weak_argument(n: int, A: "float32[n]", B: "float32[n]", c: float = 0.3):
+    d = c * 7.0                    # an argument annotated `float` is a Python float too, and so is d
+    for i in range(n):
+        B[i] = A[i] / c - d
+
+
+F32_KERNELS = [f32_literals, f32_compare, f32_weak_local, f32_accumulator, f32_weak_argument]
 
 
 def _f32_inputs():
@@ -252,5 +259,6 @@ def test_float32_with_python_floats_matches_numpy_bit_for_bit(fn):
         kernel(a.size, A=a.copy(), B=out)
         np.testing.assert_array_equal(out, want)
     ref = {"A": a.copy(), "B": np.full(a.size, np.nan, np.float32)}
-    run_loop_program(build_loop_ast(scop, schedule_tree(scop, "original"), {"n": a.size}), ref)
+    floats = {k: p.default for k, p in inspect.signature(fn).parameters.items() if isinstance(p.default, float)}
+    run_loop_program(build_loop_ast(scop, schedule_tree(scop, "original"), {"n": a.size}), ref, floats)
     np.testing.assert_array_equal(ref["B"], want)
