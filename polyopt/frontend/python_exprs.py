@@ -379,8 +379,8 @@ def is_weak_float(e: X.Expr, weak_names: frozenset[str] = frozenset()) -> bool:
             return "float" if not x.indices and x.array in weak_names else None
         if isinstance(x, X.Var):
             return "float" if x.name in weak_names else None
-        if isinstance(x, (X.Binary, X.Unary)):
-            kids = [kind(c) for c in X.children(x)]
+        if isinstance(x, (X.Binary, X.Unary, X.Select)):     # `a if c else b`: whatever c is
+            kids = [kind(c) for c in ((x.if_true, x.if_false) if isinstance(x, X.Select) else X.children(x))]
             return None if None in kids else ("float" if "float" in kids else "int")
         return None
     return kind(e) == "float"

@@ -239,7 +239,13 @@ def f32_weak_argument(n: int, A: "float32[n]", B: "float32[n]", c: float = 0.3):
         B[i] = A[i] / c - d
 
 
-F32_KERNELS = [f32_literals, f32_compare, f32_weak_local, f32_accumulator, f32_weak_argument]
+def f32_weak_conditional(n: int, A: "float32[n]", B: "float32[n]"):
+    for i in range(n):
+        B[i] = A[i] / (0.3 if A[i] > 0.5 else 0.7)      # a Python float, whichever branch runs
+
+
+F32_KERNELS = [f32_literals, f32_compare, f32_weak_local, f32_accumulator, f32_weak_argument,
+               f32_weak_conditional]
 
 
 def _f32_inputs():
