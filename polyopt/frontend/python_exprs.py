@@ -21,6 +21,10 @@ _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "truediv", ast.Fl
 _CMPOPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 _TWO_ARGS = {"pow", "atan2", "fmin", "fmax", "min", "max", "minimum", "maximum"}
 _BUILTIN_CASTS = {"float": DType.FLOAT64, "int": DType.INT64}
+PYTHON_FLOAT = "python_float"
+"""Frontend-internal marker call: its argument (a float64 value) is a Python float, which numpy treats as a
+weak scalar (finish_weak_floats). math.* functions and float() return one; finish_python_floats drops the
+marker once the weak floats are settled."""
 _MATH_HINT = "only pure math is allowed: math.*/np.* functions, abs, min, max, float(), int()"
 
 
@@ -269,6 +273,8 @@ class ExprLowerer:
             shadowed = f.id in self.scope.locals or f.id in self.scope.params or f.id in self.scope.arrays
             if not shadowed and f.id in ("min", "max", "abs"):
                 return f.id
+            if not shadowed and f.id == "float":
+                return PYTHON_FLOAT
             if not shadowed and f.id in _BUILTIN_CASTS:
                 return "cast:" + _BUILTIN_CASTS[f.id].value
         elif isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in ns.modules:
@@ -283,9 +289,18 @@ class ExprLowerer:
         if name is None:
             raise self.origin.error(ScopReason.SIDE_EFFECT_CALL, f"call to '{module}.{attr}' is not "
                                     "supported", node, _MATH_HINT)
-        return name
+        return "math." + name if module == "math" else name
 
     def apply(self, func: str, args: tuple[X.Expr, ...], node: ast.Call) -> X.Expr:
+        if func == PYTHON_FLOAT or func.startswith("math."):
+            # Python converts the arguments to float (double) and returns a Python float: math.exp of a
+            # float32 element is computed in double, and the result meets float32 values as a weak scalar
+            if func == PYTHON_FLOAT and len(args) != 1:
+                raise self.origin.error(ScopReason.UNSUPPORTED_STATEMENT, "float() takes one argument here",
+                                        node)
+            doubles = tuple(X.Cast(DType.FLOAT64, a) for a in args)
+            value = doubles[0] if func == PYTHON_FLOAT else self.apply(func[5:], doubles, node)
+            return X.Call(PYTHON_FLOAT, (value,))
         want = 2 if func in _TWO_ARGS else 1
         if len(args) != want and not (func in ("min", "max") and len(args) > 2):
             raise self.origin.error(ScopReason.UNSUPPORTED_STATEMENT, f"'{ast.unparse(node.func)}' takes "
@@ -347,6 +362,22 @@ def finish_division(e: X.Expr, var: Callable[[str], DType], array: Callable[[str
     return X.transform(e, fn)
 
 
+def finish_python_floats(e: X.Expr, var: Callable[[str], DType], array: Callable[[str], DType | None]) \
+        -> X.Expr:
+    """Drop the PYTHON_FLOAT markers (after finish_weak_floats has read them), and the conversions to
+    float64 inside them that are no-ops (the argument of math.sqrt is a float64 already)."""
+    def no_op_casts(x: X.Expr) -> X.Expr | None:
+        if isinstance(x, X.Cast) and x.dtype == DType.FLOAT64 and infer_dtype(x.operand, var, array) == x.dtype:
+            return x.operand
+        return None
+
+    def fn(x: X.Expr) -> X.Expr | None:
+        if isinstance(x, X.Call) and x.func == PYTHON_FLOAT:
+            return X.transform(x.args[0], no_op_casts)
+        return None
+    return X.transform(e, fn)
+
+
 def finish_numpy_minmax(e: X.Expr, var: Callable[[str], DType], array: Callable[[str], DType | None]) \
         -> X.Expr:
     """Replace the internal 'maximum'/'minimum' (np.maximum/np.minimum) by IR with numpy's semantics:
@@ -379,6 +410,8 @@ def is_weak_float(e: X.Expr, weak_names: frozenset[str] = frozenset()) -> bool:
             return "float" if not x.indices and x.array in weak_names else None
         if isinstance(x, X.Var):
             return "float" if x.name in weak_names else None
+        if isinstance(x, X.Call) and x.func == PYTHON_FLOAT:
+            return "float"
         if isinstance(x, (X.Binary, X.Unary, X.Select)):     # `a if c else b`: whatever c is
             kids = [kind(c) for c in ((x.if_true, x.if_false) if isinstance(x, X.Select) else X.children(x))]
             return None if None in kids else ("float" if "float" in kids else "int")

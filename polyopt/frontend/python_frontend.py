@@ -29,8 +29,8 @@ from polyopt import expr as X
 from polyopt.builder import build_scop
 from polyopt.errors import ScopError, ScopReason, SourceLocation
 from polyopt.expr import DType
-from polyopt.frontend.python_exprs import (ExprLowerer, finish_division, finish_numpy_minmax, finish_weak_floats,
-                                           infer_dtype, is_weak_float)
+from polyopt.frontend.python_exprs import (ExprLowerer, finish_division, finish_numpy_minmax, finish_python_floats,
+                                           finish_weak_floats, infer_dtype, is_weak_float)
 from polyopt.frontend.python_scope import (
     ArrayInfo,
     Namespace,
@@ -289,7 +289,8 @@ def lower(parsed: ParsedFunction, examples: Examples = NO_EXAMPLES) -> LoweredKe
         return scope.arrays[name].dtype if name in scope.arrays else local_types.get(name)
 
     def fix(e: X.Expr) -> X.Expr:
-        return finish_numpy_minmax(finish_weak_floats(finish_division(e, var, array), var, array, weak), var, array)
+        weak_settled = finish_weak_floats(finish_division(e, var, array), var, array, weak)
+        return finish_numpy_minmax(finish_python_floats(weak_settled, var, array), var, array)
 
     arguments = [Argument(arg.arg, spec.kind, spec.dtype or DType.INT64,
                           _default(parsed.signature, arg.arg, spec.kind)) for arg, spec in specs]
@@ -328,8 +329,10 @@ def python_kernel_source(fn: Callable[..., Any], *example_args: Any, **example_k
 def from_python(fn: Callable[..., Any], *example_args: Any, **example_kwargs: Any) -> Scop:
     """The Scop of a Python loop-nest function; types from annotations or the example arguments.
 
-    Arithmetic follows numpy 2 on array elements: a Python float literal or constant meeting a float32
-    value is converted to float32 first (NEP 50), so float32 kernels compute in float32 as numpy does.
+    Arithmetic follows numpy 2 on array elements: a Python float (a literal, a constant, an argument
+    annotated `float`, the result of math.* or float()) meeting a float32 value is converted to float32
+    first (NEP 50), so float32 kernels compute in float32 as numpy does; math.* functions compute in double,
+    as Python does (np.* functions keep float32).
     Generated code may fuse `a * b + c` into one FMA (one rounding instead of two), as C compilers do;
     results can then differ from numpy's in the last bit."""
     if isinstance(fn, PythonKernel) and not example_args and not example_kwargs:

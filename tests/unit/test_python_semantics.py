@@ -244,8 +244,13 @@ def f32_weak_conditional(n: int, A: "float32[n]", B: "float32[n]"):
         B[i] = A[i] / (0.3 if A[i] > 0.5 else 0.7)      # a Python float, whichever branch runs
 
 
+def f32_math_functions(n: int, A: "float32[n]", B: "float32[n]"):
+    for i in range(n):                 # math.* computes in double and returns a Python float
+        B[i] = math.exp(A[i]) + math.sqrt(A[i]) - float(A[i]) / 3.0 + A[i] / float(n)
+
+
 F32_KERNELS = [f32_literals, f32_compare, f32_weak_local, f32_accumulator, f32_weak_argument,
-               f32_weak_conditional]
+               f32_weak_conditional, f32_math_functions]
 
 
 def _f32_inputs():

@@ -3,25 +3,26 @@ pass along each row, then along each column.
 
 Constants are integer literals (exact in float32) in both versions: a Python float literal would be
 double where C's 1.0f is float. The locals take float32 from the values assigned to them; c1 and c2,
-which only ever hold 1, are annotated. b1 = 2**-alpha is math.exp2(-alpha) (C: exp2f). Run as plain Python the coefficients are computed in double."""
+which only ever hold 1, are annotated. b1 = 2**-alpha is np.exp2(-alpha) (C: exp2f). The coefficients use
+np.exp, which keeps a float32 argument in float32 as C's expf does (math.exp would compute in double)."""
 
-import math
+import numpy as np
 
 
 def deriche(w: int, h: int, alpha: "float32", imgIn: "float32[w, h]", imgOut: "float32[w, h]",
             y1: "float32[w, h]", y2: "float32[w, h]"):
-    k = ((1 - math.exp(-alpha)) * (1 - math.exp(-alpha))
-         / (1 + 2 * alpha * math.exp(-alpha) - math.exp(2 * alpha)))
+    k = ((1 - np.exp(-alpha)) * (1 - np.exp(-alpha))
+         / (1 + 2 * alpha * np.exp(-alpha) - np.exp(2 * alpha)))
     a1 = k
     a5 = k
-    a2 = k * math.exp(-alpha) * (alpha - 1)
-    a6 = k * math.exp(-alpha) * (alpha - 1)
-    a3 = k * math.exp(-alpha) * (alpha + 1)
-    a7 = k * math.exp(-alpha) * (alpha + 1)
-    a4 = -k * math.exp(-2 * alpha)
-    a8 = -k * math.exp(-2 * alpha)
-    b1 = math.exp2(-alpha)
-    b2 = -math.exp(-2 * alpha)
+    a2 = k * np.exp(-alpha) * (alpha - 1)
+    a6 = k * np.exp(-alpha) * (alpha - 1)
+    a3 = k * np.exp(-alpha) * (alpha + 1)
+    a7 = k * np.exp(-alpha) * (alpha + 1)
+    a4 = -k * np.exp(-2 * alpha)
+    a8 = -k * np.exp(-2 * alpha)
+    b1 = np.exp2(-alpha)
+    b2 = -np.exp(-2 * alpha)
     c1: float32 = 1
     c2: float32 = 1
     for i in range(w):
