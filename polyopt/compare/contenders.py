@@ -215,7 +215,7 @@ def _numpy() -> Contender:
 
 # --------------------------------------------------------------------------------------- registry
 
-C_NAMES = ("gcc", "graphite", "clang", "polly", "polly-par")
+C_NAMES = ("gcc", "gcc-fast", "graphite", "clang", "polly", "polly-fast", "polly-par")
 POLYOPT_NAMES = ("polyopt-original", "polyopt-isl", "polyopt-pluto", "polyopt-polly", "polyopt-tuned",
                  "polyopt-tuned-par")
 ALL_NAMES = (*C_NAMES, *POLYOPT_NAMES, "numpy")

@@ -42,10 +42,15 @@ _POLLY_HINT = "install clang-19 and libpolly-19-dev (Debian/Ubuntu)"
 
 C_COMPILERS: dict[str, CompilerSpec] = {
     "gcc": CompilerSpec("gcc", ("gcc",), ("-O3", "-march=native"), "install gcc"),
+    # -ffast-math lets the compiler reassociate reductions and vectorize them, as polyopt's schedules
+    # may (checked against the same tolerance)
+    "gcc-fast": CompilerSpec("gcc-fast", ("gcc",), ("-O3", "-march=native", "-ffast-math"), "install gcc"),
     "graphite": CompilerSpec("graphite", ("gcc",), ("-O3", "-march=native", "-floop-nest-optimize"),
                              "install a gcc built with isl (Graphite)"),
     "clang": CompilerSpec("clang", _CLANG, ("-O3", "-march=native"), "install clang-19"),
     "polly": CompilerSpec("polly", _CLANG, ("-O3", "-march=native", "-mllvm", "-polly"), _POLLY_HINT),
+    "polly-fast": CompilerSpec("polly-fast", _CLANG, ("-O3", "-march=native", "-ffast-math", "-mllvm", "-polly"),
+                               _POLLY_HINT),
     "polly-par": CompilerSpec("polly-par", _CLANG,
                               ("-O3", "-march=native", "-mllvm", "-polly", "-mllvm", "-polly-parallel",
                                "-fopenmp"), _POLLY_HINT + " and libomp-19-dev"),
