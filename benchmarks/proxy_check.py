@@ -1,7 +1,7 @@
 """How well a timing at smaller sizes ranks candidates at the real sizes (not a test).
 
     python benchmarks/proxy_check.py [DB ...] [--divisor 4] [--kernels gemm,lu]
-    python benchmarks/proxy_check.py benchmarks/data/random_bench_v14_seed100.jsonl.gz
+    python benchmarks/proxy_check.py benchmarks/data/random_bench_v15_seed100.jsonl.gz
 
 DB: a tuning database or a JSON-lines export of one (default: the kept random-search records of the seven
 benchmark kernels at the BENCH sizes, benchmarks/data). Every successful record of a benchmark kernel is
@@ -25,7 +25,7 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import numpy as np
 from bench_search import KERNELS, load_records
 
-DEFAULT_DB = __file__.rsplit("/", 1)[0] + "/data/random_bench_v14_seed100.jsonl.gz"
+DEFAULT_DB = __file__.rsplit("/", 1)[0] + "/data/random_bench_v15_seed100.jsonl.gz"
 
 
 def proxy_params(params: dict[str, int], divisor: int) -> dict[str, int]:

@@ -30,7 +30,9 @@ v12: loops that LLVM unrolls completely cost no loop overhead, and a guard aroun
 innermost loop, not only the dominant one, keeps that loop from vectorizing; v13: a recurrence carried by
 a short loop that LLVM unrolls away is charged too when the loop around it continues the chain, and a
 short vector loop with a guard or a loop inside it does not vectorize; v14: the traffic into each cache
-level is at most one cache line per access).
+level is at most one cache line per access; v15: a short loop unrolls away only while the unrolled copies
+stay within LLVM's full-unroll threshold, so the 8-wide loop around an unrolled 4 x 2 register tile is
+the one the vectorizer takes).
 """
 
 from __future__ import annotations
@@ -43,15 +45,16 @@ from typing import Mapping
 import numpy as np
 
 from polyopt import expr as X
-from polyopt.codegen.loop_ast import For, LoopProgram
+from polyopt.codegen.loop_ast import LoopProgram
 from polyopt.model import Scop
 from polyopt.search.inputs import array_shape
 from polyopt.search.inner_loop import (FULL_UNROLL_EXTENT, VECTOR_LANES, carried_between_statements,
                                        carried_read, chain_latency, chains_in_flight, effective_inner,
-                                       guarded_inside, short_vector_loop_blocked, unrolled_recurrence)
+                                       fully_unrolled, guarded_inside, short_vector_loop_blocked,
+                                       unrolled_recurrence)
 from polyopt.search.loopinfo import Leaf, body_flops, dim_coefficients, leaves
 
-FEATURE_VERSION = 14
+FEATURE_VERSION = 15
 MAX_DEPTH = 10
 MAX_ACCESSES = 4
 CACHE_LINE = 64
@@ -312,7 +315,7 @@ def _totals(program: LoopProgram, sites: list[Leaf], main: Leaf, shapes: dict[st
     carried: X.Access | None = None
     k = 0
     if main.loops:
-        k = effective_inner(main)
+        k = effective_inner(program, main)
         lv = main.loops[k]
         strides = [_stride(a, shapes.get(a.array, ()), lv.loop.iterator, env) * lv.loop.step
                    for a in accesses]
@@ -396,26 +399,19 @@ def _bound_ops(e: X.Expr) -> int:
     return count
 
 
-def fixed_trip(loop: For) -> bool:
-    """Whether the loop's bounds are constants: no enclosing loop's iterator, and no size parameter (a
-    program built for given sizes has them substituted; a generic one keeps them, and LLVM cannot unroll
-    a loop whose trip count is only known at run time)."""
-    return not (X.free_vars(loop.init) | (X.free_vars(loop.cond) - {loop.iterator}))
-
-
 def loop_overhead(program: LoopProgram, leaf: Leaf) -> list[float]:
     """Per flop of the site: loop entries, loop-back branches (loops LLVM does not unroll away, divided
     by their unroll factor and, when vectorized, VECTOR_LANES), and min/max/div operations of loop bounds
     evaluated on entry. Short inner loops of skewed or tiled nests show up here, not in the traffic. A loop
-    with a constant trip count that LLVM unrolls completely (at most FULL_UNROLL_EXTENT, or unrolled by its
-    extent) costs nothing: charging its entries (v11) made register-tiled gemm candidates look 10x slower
-    than they ran; a short loop whose bounds depend on outer iterators (a partial tile) stays a loop."""
+    with a constant trip count that LLVM unrolls completely (inner_loop.fully_unrolled) costs nothing:
+    charging its entries (v11) made register-tiled gemm candidates look 10x slower than they ran; a short
+    loop whose bounds depend on outer iterators (a partial tile) stays a loop."""
     flops = max(leaf.instances * body_flops(program.scop.statement(leaf.call.statement).value), 1.0)
     entries = branches = bounds = 0.0
     outer = 1.0
-    for lv in leaf.loops:
+    unrolled = fully_unrolled(program, leaf, varying_bounds=False)
+    for lv, unrolled_away in zip(leaf.loops, unrolled):
         loop = lv.loop
-        unrolled_away = fixed_trip(loop) and (lv.extent <= FULL_UNROLL_EXTENT or loop.unroll >= lv.extent)
         if not loop.degenerate and not unrolled_away:
             entries += outer
             bounds += outer * (_bound_ops(loop.init) + _bound_ops(loop.cond))

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from polyopt import expr as X
-from polyopt.codegen.loop_ast import LoopProgram
+from polyopt.codegen.loop_ast import For, LoopProgram
 from polyopt.search.loopinfo import Leaf, LoopLevel, dim_coefficients, eval_expr
 
 VECTOR_LANES = 8.0          # double elements of a vector (AVX-512)
@@ -134,6 +134,7 @@ def chain_latency(value: X.Expr, read: X.Access) -> float:
 
 
 FULL_UNROLL_EXTENT = 8      # LLVM's O3 pipeline fully unrolls constant-trip loops this short
+FULL_UNROLL_SIZE = 300      # ... when the unrolled body stays under this many instructions (-unroll-threshold at O3)
 OOO_ITERATIONS = 16         # iterations of a short loop the out-of-order window holds (Zen 5: 448 micro-ops;
 #                             a seidel iteration is about 25)
 
@@ -170,15 +171,52 @@ def chains_in_flight(leaf: Leaf, k: int) -> float:
     return inner * max(1.0, OOO_ITERATIONS / max(leaf.loops[k].extent, 1.0))
 
 
-def effective_inner(leaf: Leaf) -> int:
-    """Index in leaf.loops of the loop that LLVM's loop vectorizer sees as innermost: inner loops that run
-    at most FULL_UNROLL_EXTENT times (or are unrolled by their full extent) are unrolled away first. A
-    vector-marked loop whose inner loops all unroll away is that loop even when it is short. Unlike
-    loop_overhead (fixed_trip), this also skips short loops whose bounds vary: keeping those as the
-    innermost loop made the held-out ranking worse (lu 0.626 -> 0.578 when tried with v12)."""
+def body_size(program: LoopProgram, leaf: Leaf) -> int:
+    """Operations and array accesses of the site's statement, its store included (index arithmetic not
+    counted): a stand-in for its LLVM instruction count."""
+    def size(e: X.Expr) -> int:
+        if isinstance(e, (X.Var, X.Const)):
+            return 0
+        if isinstance(e, X.Access):
+            return 1
+        return 1 + sum(size(c) for c in X.children(e))
+    _, value = program.instance(leaf.call)
+    return 1 + size(value)
+
+
+def fixed_trip(loop: For) -> bool:
+    """Whether the loop's bounds are constants: no enclosing loop's iterator, and no size parameter (a
+    program built for given sizes has them substituted; a generic one keeps them, and LLVM cannot unroll
+    a loop whose trip count is only known at run time)."""
+    return not (X.free_vars(loop.init) | (X.free_vars(loop.cond) - {loop.iterator}))
+
+
+def fully_unrolled(program: LoopProgram, leaf: Leaf, *, varying_bounds: bool) -> tuple[bool, ...]:
+    """Per loop of the site (outermost first), whether LLVM unrolls it completely: a loop unrolled by its
+    full extent, or one of at most FULL_UNROLL_EXTENT iterations whose unrolled copies of everything inside
+    stay within FULL_UNROLL_SIZE (LLVM's full-unroll threshold: an 8 x 4 x 2 register tile of gemm unrolls
+    its 4 x 2 part, and the loop vectorizer takes the 8-wide loop around it). A loop that stays a loop
+    counts once in the size of the loops around it. varying_bounds: whether a loop whose bounds depend on
+    outer iterators (a partial tile) can count."""
     loops = leaf.loops
-    k = len(loops) - 1
-    while k > 0 and not loops[k].loop.is_vector and (
-            loops[k].extent <= FULL_UNROLL_EXTENT or loops[k].loop.unroll >= loops[k].extent):
+    out = [False] * len(loops)
+    copies = float(body_size(program, leaf))
+    for k in reversed(range(len(loops))):
+        loop, extent = loops[k].loop, max(loops[k].extent, 1.0)
+        out[k] = loop.degenerate or ((varying_bounds or fixed_trip(loop)) and (
+            loop.unroll >= extent or (extent <= FULL_UNROLL_EXTENT and copies * extent <= FULL_UNROLL_SIZE)))
+        if out[k]:
+            copies *= extent
+    return tuple(out)
+
+
+def effective_inner(program: LoopProgram, leaf: Leaf) -> int:
+    """Index in leaf.loops of the loop that LLVM's loop vectorizer sees as innermost: the loops inside it
+    unroll away completely (fully_unrolled). A vector-marked loop whose inner loops all unroll away is that
+    loop even when it is short. Unlike loop_overhead, this also skips short loops whose bounds vary:
+    keeping those as the innermost loop made the held-out ranking worse (lu 0.626 -> 0.578 with v12)."""
+    unrolled = fully_unrolled(program, leaf, varying_bounds=True)
+    k = len(leaf.loops) - 1
+    while k > 0 and not leaf.loops[k].loop.is_vector and unrolled[k]:
         k -= 1
     return max(k, 0)
