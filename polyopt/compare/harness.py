@@ -2,12 +2,14 @@
 
 Each (kernel, contender) pair runs in a forked child process by default, one at a time: a contender
 that crashes (a segfault in generated code), hangs or leaks threads is reported as such and cannot take
-the comparison down, and every child starts with the OpenMP/BLAS thread count asked for."""
+the comparison down, and every child starts with the OpenMP/BLAS thread count asked for. A child runs in
+a process group of its own, killed as a whole when the child is done or has timed out."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 import traceback
 from collections.abc import Mapping
@@ -40,6 +42,7 @@ def measure(contender: Contender, workload: Workload, reference: Mapping[str, np
     receiver, sender = ctx.Pipe(duplex=False)
 
     def child() -> None:
+        os.setpgid(0, 0)    # a process group of its own: _kill_group takes whatever it starts with it
         try:
             result = measure_here(contender, workload, reference, settings).to_dict()
         except BaseException as e:  # noqa: BLE001 - report anything, never hang the parent
@@ -60,10 +63,21 @@ def measure(contender: Contender, workload: Workload, reference: Mapping[str, np
         proc.join()
         return _failed(workload, contender, "crashed", _exit_reason(proc.exitcode))
     finally:
-        if proc.is_alive():
-            proc.kill()
+        _kill_group(proc)
         proc.join()
         receiver.close()
+
+
+def _kill_group(proc: Any) -> None:
+    """Kill the child and every process it started (the tuner's build and run workers and their
+    forkserver outlive a killed child otherwise: after a tuning timeout they went on running candidates,
+    stealing a core from the next measurements)."""
+    if proc.is_alive():
+        proc.kill()
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):    # nothing left in the group (or it never was one)
+        pass
 
 
 def measure_here(contender: Contender, w: Workload, reference: Mapping[str, np.ndarray],

@@ -1,0 +1,40 @@
+"""The compare harness's child processes: a contender that times out is killed with everything it started."""
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from polyopt.compare.contenders import Contender, Settings
+from polyopt.compare.harness import measure
+from polyopt.compare.workload import suite_workload
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:         # a zombie waiting for its (init) parent is gone too
+        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_a_timed_out_contender_is_killed_with_the_processes_it_started(tmp_path: Path) -> None:
+    """As the tuner's worker pools: a grandchild the contender started must not outlive the timeout."""
+    pid_file = tmp_path / "grandchild.pid"
+
+    def prepare(w, s):  # type: ignore[no-untyped-def]
+        grandchild = subprocess.Popen(["sleep", "300"])
+        pid_file.write_text(str(grandchild.pid))
+        time.sleep(300)
+
+    hanging = Contender("hangs", "starts a worker, then hangs", "polyopt", prepare)
+    w = suite_workload("gemm", "MINI")
+    t0 = time.monotonic()
+    m = measure(hanging, w, w.fresh(), Settings(), timeout_s=2.0)
+    assert m.status == "timeout" and time.monotonic() - t0 < 30
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid), "the contender's worker process outlived its timeout"
