@@ -200,38 +200,64 @@ def uncarried_kinds(scop: Scop, tree: isl.Schedule, path: Path, dim: int,
     return out
 
 
-REDUCTION_OPS = ("+", "*", "min", "max")
+REDUCTION_OPS = ("+", "-", "*", "min", "max")
 
 
 def reduction_pairs(scop: Scop, ops: tuple[str, ...] = REDUCTION_OPS) -> isl.UnionMap:
     """Pairs of instances of the same reduction statement (with an operator of `ops`) that update the
     same element: the dependences a reassociating (vector) loop, or a GPU split reduction ('+' only:
-    partial sums meet in atomicAdd), may carry."""
+    partial sums meet in atomicAdd), may carry. A reduction may read other elements of its target array
+    (trisolv's `x[i] -= L[i][j] * x[j]`): pairs where one instance reads, through such a read, the element
+    the other one updates are not reduction pairs, and stay dependences that must be respected."""
     out = isl.UnionMap.empty(scop.context.get_space())
     for s in scop.statements:
-        if is_reduction(s, ops):
-            w = isl.UnionMap.from_map(s.writes[0].relation)
-            out = out.union(w.apply_range(w.reverse()))
+        other_reads = reduction_other_reads(s, ops)
+        if other_reads is None:
+            continue
+        w = isl.UnionMap.from_map(s.writes[0].relation)
+        pairs = w.apply_range(w.reverse())
+        for r in other_reads:
+            read = isl.UnionMap.from_map(r)
+            pairs = pairs.subtract(w.apply_range(read.reverse())).subtract(read.apply_range(w.reverse()))
+        out = out.union(pairs)
     return out
 
 
 def is_reduction(s: Statement, ops: tuple[str, ...] = REDUCTION_OPS) -> bool:
-    """`t = t op e` (op in `ops`, chains of one op), t not read in e, no other write."""
-    if not isinstance(s.value, X.Binary) or s.value.op not in ops:
-        return False
+    """`t = t op e` (op in `ops`, chains of one op; for '-', t is the leftmost operand), t's array not read
+    in e, no other write."""
+    return reduction_other_reads(s, ops) == []
+
+
+def reduction_other_reads(s: Statement, ops: tuple[str, ...] = REDUCTION_OPS) -> list[isl.Map] | None:
+    """For a statement `t = t op e` (op in `ops`, chains of one op; '-' only with t the leftmost operand),
+    the access relations of e's reads of t's array (other elements of it); None if it is no reduction."""
+    if not isinstance(s.value, X.Binary) or s.value.op not in ops or len(s.writes) != 1:
+        return None
     op, target = s.value.op, s.target
     operands: list[X.Expr] = []
 
     def flatten(e: X.Expr) -> None:
         if isinstance(e, X.Binary) and e.op == op:
             flatten(e.lhs)
-            flatten(e.rhs)
+            if op == "-":               # t - a - b: only the left spine continues the chain
+                operands.append(e.rhs)
+            else:
+                flatten(e.rhs)
         else:
             operands.append(e)
     flatten(s.value)
-    hits = [e for e in operands if e == target]
-    others = [a for e in operands if e != target for a in X.accesses(e)]
-    return len(hits) == 1 and all(a.array != target.array for a in others)
+    if op == "-" and operands[0] != target:
+        return None
+    inner = [a for e in operands if e != target for a in X.accesses(e)]
+    if sum(e == target for e in operands) != 1 or any(a == target for a in inner):
+        return None
+    write = s.writes[0].relation
+    others = [r.relation for r in s.reads if r.expr.array == target.array and r.expr != target]
+    # a read that can hit the very element its own instance updates makes e depend on t: no reduction
+    if any(not r.intersect(write).is_empty() for r in others):
+        return None
+    return others
 
 
 # --- marks and bands ---------------------------------------------------------------------------------

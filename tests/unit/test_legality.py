@@ -132,6 +132,27 @@ def test_vectorizing_a_reduction_needs_reassoc():
         Candidate("isl", (Vectorize((0,), 2, reassoc=True),)).apply(scop)
 
 
+def test_a_subtracting_reduction_that_reads_other_elements_of_its_array_vectorizes_with_reassoc():
+    """trisolv's `x[i] -= L[i][j] * x[j]` (j < i) is a reduction into x[i] along j: it reads x, but never
+    the element it updates. A statement that may read that element through another subscript is not."""
+    scop = suite_scop("trisolv")
+    vector_j = (0, 0, 1, 0)                 # original schedule: i, then S0; the j loop of S1; S2
+    with pytest.raises(IllegalTransformError, match="S1 -> S1"):
+        Candidate("original", (Vectorize(vector_j, 0),)).apply(scop)
+    s = Candidate("original", (Vectorize(vector_j, 0, reassoc=True),)).apply(scop)
+    assert (vector_j, "vectorize:reassoc") in s.marks()
+    risky = from_c("""
+void k(int n, double L[n][n], double x[n]) {
+#pragma scop
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j <= i; j++)
+      x[i] -= L[i][j] * x[j];
+#pragma endscop
+}""")                                       # j = i reads the element it updates
+    with pytest.raises(IllegalTransformError, match="S0 -> S0"):
+        Candidate("original", (Vectorize((0, 0), 0, reassoc=True),)).apply(risky)
+
+
 def test_check_legal_accepts_strings_and_maps_and_names_the_violation():
     scop = suite_scop("jacobi-1d")
     text = str(scop.schedule_map)
