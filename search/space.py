@@ -26,6 +26,7 @@ from typing import Any, Hashable, Mapping
 import islpy as isl
 import numpy as np
 
+from polyopt.dataflow import dependences
 from polyopt.model import Scop
 from polyopt.schedule_tree import chain_end
 from polyopt.search import backend
@@ -61,6 +62,7 @@ class Site:
     extents: tuple[int, ...]
     arrays: tuple[str, ...]
     fissionable: bool = False       # a chain of loops down to several statements (Fission applies)
+    nested_reductions: tuple[tuple[int, ...], ...] = ()   # innermost bands below it that vectorize with reassoc
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,8 @@ class SearchSpace:
                 sched = sched2
             sites.append(Site(info.path, joins, _band_extents(sched, info.path, self.params),
                               _arrays_of(self.scop, info.statements),
-                              fissionable=_fissionable(self.scop, sched, info)))
+                              fissionable=_fissionable(self.scop, sched, info),
+                              nested_reductions=_nested_reductions(self.scop, sched, info.path)))
         knobs: list[Knob] = []
         for k, site in enumerate(sites):
             knobs += self._site_knobs(base, k, site, sites)
@@ -144,6 +147,8 @@ class SearchSpace:
                 Knob(f"s{k}.separate", (False, True))]
         if self.target == "cpu":
             out.append(Knob(f"s{k}.sep_loops", SEP_LOOPS, (4.0, 1.0, 1.0)))
+            if site.nested_reductions:
+                out.append(Knob(f"s{k}.nested_vec", (False, True)))
             if site.fissionable:
                 out.append(Knob(f"s{k}.fission", (False, True), (3.0, 1.0)))
         if self.packing:
@@ -294,6 +299,26 @@ def _outer_bands(sched: Any) -> list[Any]:
         if not any(o.path == info.path[:len(o.path)] and o.path != info.path for o in infos):
             out.append(info)
     return out
+
+
+def _nested_reductions(scop: Scop, sched: Any, path: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """Innermost bands strictly below the band at `path` (the inner loops of a nest whose outer loop is
+    sequential: durbin's and trisolv's reductions) whose last member may be vectorized with reassociation
+    on the base schedule. They are not tuning sites of their own; the s.nested_vec knob marks them all."""
+    from polyopt.errors import IllegalTransformError
+    from polyopt.transforms import InvalidTransformError, Vectorize, apply_transform
+
+    infos = sched.band_infos()
+    below = [i for i in infos if i.path[:len(path)] == path and i.path != path]
+    leaves = [i for i in below if not any(o.path[:len(i.path)] == i.path and o.path != i.path for o in infos)]
+    out = []
+    for info in leaves:
+        try:
+            apply_transform(sched, Vectorize(info.path, info.n_member - 1, True), dependences(scop))
+        except (IllegalTransformError, InvalidTransformError):
+            continue
+        out.append(info.path)
+    return tuple(out)
 
 
 def _fissionable(scop: Scop, sched: Any, info: Any) -> bool:

@@ -91,6 +91,9 @@ def build_candidate(scop: Scop, base: str, sites: Sequence[Any], joins: tuple[An
 def _site(b: _Builder, k: int, site: Any, v: Mapping[str, Hashable]) -> None:
     p = tuple(site.path)
     n = len(site.extents)
+    if v.get(f"s{k}.nested_vec", False):       # first, while the nested bands are where the base has them
+        for q in site.nested_reductions:
+            b.step(Vectorize(q, b.sched.node(q).band_n_member() - 1, True))
     perm = tuple(v[f"s{k}.perm"])  # type: ignore[arg-type]
     if perm != tuple(range(n)):
         b.step(Permute(p, perm))

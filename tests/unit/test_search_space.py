@@ -111,3 +111,32 @@ def test_register_tiles_divide_their_cache_tiles():
     trace = json.loads(space.key(point))["trace"]
     tiles = [t["sizes"] for t in trace if t["op"] == "tile"]
     assert tiles == [[12, 16, 10], [4, 8, 2]]
+
+
+def test_reductions_in_nested_loops_can_be_vectorized_with_reassociation():
+    """trisolv's only outermost loop is i, which carries everything; its reduction into x[i] is the nested
+    j loop. The space marks it vectorize:reassoc through the s0.nested_vec knob, and the kernel computes
+    the same (NaN-poisoned outputs, fresh inputs)."""
+    from polyopt.cli.common import load_scop
+    from polyopt.interpret import make_inputs, poison_outputs, run_schedule
+
+    scop = load_scop("suite:trisolv")
+    space = SearchSpace(scop, {"n": 40}, bases=("original",))
+    assert space.bases[0].sites[0].nested_reductions == ((0, 0, 1, 0),)
+    rng = np.random.default_rng(0)
+    points = [space.sample(rng) for _ in range(40)]
+    marked = [p for p in points if space.describe(p).get("s0.nested_vec")]
+    assert marked, "no sampled point turned the knob on"
+    sched = space.schedule(marked[0])
+    assert any(m == "vectorize:reassoc" and sched.statements_at(q) == ("S1",) for q, m in sched.marks())
+    assert is_legal(scop, sched)
+    from polyopt.search import backend
+
+    params = {"n": 40}
+    arrays, scalars = make_inputs(scop, params, 3)
+    want = run_schedule(scop, Candidate("original").apply(scop).tree, params, poison_outputs(scop, arrays),
+                        scalars)
+    kernel = backend.compile_kernel(scop, sched, "cpu", params, threads=1)   # LLVM: reassociated, vectorized
+    got = {**poison_outputs(scop, {k: np.copy(v) for k, v in arrays.items()}), **scalars, **params}
+    backend.call_kernel(kernel, got)
+    np.testing.assert_allclose(got["x"], want["x"], rtol=1e-10)
