@@ -99,10 +99,19 @@ class MeasureOptions:
     check: bool = True
     check_seed: int = 12345
     rtol: float | None = None       # default: 1e-6 for double, 1e-3 for float
+    # outputs compared on these index ranges only ((start, stop) per dimension; checked_ranges): the rest is
+    # rounding noise that any reassociation changes (gramschmidt's columns past rank m)
+    checked: tuple[tuple[str, tuple[tuple[int | None, int | None], ...]], ...] = ()
     build_workers: int = max(1, min(2, os.cpu_count() or 1))
     threads: int | None = None
     slow_cutoff: float = 8.0        # a check run slower than slow_cutoff x best: stop after it
     faults: FaultInjector = field(default_factory=FaultInjector)
+
+
+def checked_ranges(regions: Mapping[str, tuple[slice, ...]]) -> tuple[tuple[str, tuple[tuple[int | None, int | None],
+                                                                                   ...]], ...]:
+    """MeasureOptions.checked from {output: index} (SuiteKernel.checked_region)."""
+    return tuple((name, tuple((s.start, s.stop) for s in index)) for name, index in sorted(regions.items()))
 
 
 @dataclass(frozen=True)
@@ -188,7 +197,9 @@ def _check(task: MeasureTask, cand_json: str, kernel: Any, ref_artifact: Any, op
     secs = time.perf_counter() - t0
     outs = {k: args[k] for k in array_outputs(task.scop)}
     opts.faults.fire("run", cand_json, outs)
-    bad = [k for k in outs if not _compare(np.asarray(outs[k]), np.asarray(ref_args[k]), opts.rtol)]
+    regions = {name: tuple(slice(a, b) for a, b in ranges) for name, ranges in opts.checked}
+    bad = [k for k in outs if not _compare(np.asarray(outs[k])[regions.get(k, ())],
+                                           np.asarray(ref_args[k])[regions.get(k, ())], opts.rtol)]
     return (f"output mismatch in {', '.join(bad)} (check seed {seed})" if bad else ""), secs
 
 

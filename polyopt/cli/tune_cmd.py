@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
 import math
 import time
+from collections import Counter
+from typing import Any
 
 from polyopt.cli.common import (add_target_argument, non_negative_int, parse_params, positive_float,
                                 positive_int, scop_of, suite_params)
@@ -39,6 +40,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+def _suite_check(target: str, params: dict[str, int]) -> Any:
+    """MeasureOptions for a bundled kernel: outputs checked on their well-determined part only
+    (SuiteKernel.checked); None otherwise."""
+    from polyopt import kernels
+    from polyopt.search.measure import MeasureOptions, checked_ranges
+
+    if not target.startswith("suite:"):
+        return None
+    region = kernels.get(target[len("suite:"):]).checked_region(params)
+    return MeasureOptions(checked=checked_ranges(region)) if region else None
+
+
 def run(args: argparse.Namespace) -> int:
     from polyopt.search.tuner import tune
 
@@ -54,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         result = tune(scop, args.device, params, trials=args.trials, db=args.db, seed=args.seed,
                       strategy=args.strategy, batch_size=args.batch_size, transfer=not args.no_transfer,
                       timeout=args.timeout, resume=args.resume, progress=bar.update if bar else None,
-                      threads=args.threads, time_budget=args.time_budget)
+                      threads=args.threads, time_budget=args.time_budget,
+                      measure_options=_suite_check(args.target, params))
     finally:
         if bar is not None:
             bar.stop()

@@ -145,12 +145,12 @@ def _tuned(parallel: bool) -> Contender:
             raise Skip("no tuning trials asked for (--trials 0)")
         if parallel and s.threads <= 1:
             raise Skip("the parallel tuned contender needs --threads > 1")
-        from polyopt.search.measure import MeasureOptions
+        from polyopt.search.measure import MeasureOptions, checked_ranges
         from polyopt.search.tuner import tune
         threads = s.threads if parallel else 1
         db = _thread_db(s.db, threads) if parallel else s.db
         result = tune(w.scop, target="cpu", params=w.params, trials=s.trials, db=db, seed=s.seed,
-                      measure_options=MeasureOptions(threads=threads))
+                      measure_options=MeasureOptions(threads=threads, checked=checked_ranges(w.checked)))
         if result.best is None:
             raise PolyoptError(f"tuning measured no successful candidate in {len(result.history)} trials")
         kernel = _compile_tuned(result, w, threads)

@@ -50,3 +50,27 @@ def test_machine_code_features_survive_a_crashing_or_hanging_compiler():
         out = m.machine_code(cands)
     assert out[1] is None and out[3] is None
     assert all(out[i] is not None and np.isfinite(out[i]).all() for i in (0, 4))
+
+
+def test_the_check_can_skip_an_outputs_rounding_noise():
+    """gramschmidt with m < n: the columns of Q past rank m orthogonalise rounding noise, and a schedule that
+    reassociates its reductions (vectorized with reassoc) changes them completely. Checked whole, such a
+    candidate is a wrong answer; checked on the determined columns (SuiteKernel.checked), it is right."""
+    from polyopt import kernels
+    from polyopt.cli.common import load_scop
+    from polyopt.search.measure import checked_ranges
+
+    scop = load_scop("suite:gramschmidt")
+    sizes = {"m": 40, "n": 60}
+    cand = ('{"base":"pluto","trace":[{"band":[0,0,0,0,1,0],"dim":0,"op":"vectorize","reassoc":true},'
+            '{"band":[0,0,1,0,1,0],"dim":0,"op":"vectorize","reassoc":true},'
+            '{"band":[0,0,1,0,2,0],"dim":0,"op":"vectorize","reassoc":true}],"version":1}')
+    region = checked_ranges(kernels.get("gramschmidt").checked_region(sizes))
+    results = {}
+    for name, checked in (("whole", ()), ("determined", region)):
+        opts = MeasureOptions(min_time=0.001, build_workers=1, checked=checked)
+        with Measurer(MeasureTask(scop, "cpu", tuple(sizes.items())), opts,
+                      reference=backend.candidate_to_json(Candidate("original"))) as m:
+            results[name] = m.measure([cand])[0]
+    assert results["whole"].error == MeasureErrorNo.WRONG_ANSWER
+    assert results["determined"].ok
