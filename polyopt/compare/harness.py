@@ -43,7 +43,6 @@ def measure(contender: Contender, workload: Workload, reference: Mapping[str, np
 
     def child() -> None:
         os.setpgid(0, 0)    # a process group of its own: _kill_group takes whatever it starts with it
-        _forget_parents_forkserver()
         try:
             result = measure_here(contender, workload, reference, settings).to_dict()
         except BaseException as e:  # noqa: BLE001 - report anything, never hang the parent
@@ -67,17 +66,6 @@ def measure(contender: Contender, workload: Workload, reference: Mapping[str, np
         _kill_group(proc)
         proc.join()
         receiver.close()
-
-
-def _forget_parents_forkserver() -> None:
-    """A forked child inherits multiprocessing's record of the parent's forkserver (the tuner's worker
-    pools start one), and its first pool then fails with "ChildProcessError: No child processes" when it
-    checks on a process that is not its child. The child starts its own instead (the parent's stays)."""
-    from multiprocessing import forkserver
-
-    server = forkserver._forkserver
-    server._forkserver_address = server._forkserver_alive_fd = server._forkserver_pid = None
-    server._inherited_fds = None
 
 
 def _kill_group(proc: Any) -> None:
