@@ -207,19 +207,14 @@ def reduction_pairs(scop: Scop, ops: tuple[str, ...] = REDUCTION_OPS) -> isl.Uni
     """Pairs of instances of the same reduction statement (with an operator of `ops`) that update the
     same element: the dependences a reassociating (vector) loop, or a GPU split reduction ('+' only:
     partial sums meet in atomicAdd), may carry. A reduction may read other elements of its target array
-    (trisolv's `x[i] -= L[i][j] * x[j]`): pairs where one instance reads, through such a read, the element
-    the other one updates are not reduction pairs, and stay dependences that must be respected."""
+    (trisolv's `x[i] -= L[i][j] * x[j]`) when no instance reads the element it updates: two instances that
+    update the same element then never read it through those reads, and the dependences those reads
+    make with other elements' updates are not pairs, so they stay to be respected."""
     out = isl.UnionMap.empty(scop.context.get_space())
     for s in scop.statements:
-        other_reads = reduction_other_reads(s, ops)
-        if other_reads is None:
-            continue
-        w = isl.UnionMap.from_map(s.writes[0].relation)
-        pairs = w.apply_range(w.reverse())
-        for r in other_reads:
-            read = isl.UnionMap.from_map(r)
-            pairs = pairs.subtract(w.apply_range(read.reverse())).subtract(read.apply_range(w.reverse()))
-        out = out.union(pairs)
+        if reduction_other_reads(s, ops) is not None:
+            w = isl.UnionMap.from_map(s.writes[0].relation)
+            out = out.union(w.apply_range(w.reverse()))
     return out
 
 
