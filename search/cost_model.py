@@ -112,6 +112,14 @@ class XGBoostCostModel:
             out["lambdarank_num_pair_per_sample"] = PAIRS_PER_SAMPLE
         return out
 
+    def _matrix(self, X: np.ndarray, **kwargs: object) -> object:
+        """An xgboost DMatrix built on the model's threads. xgboost's default (every core) starts an
+        OpenMP thread pool, and a process forked after that hangs in its first DMatrix: `polyopt
+        compare` forks a child for the tuned contender after a script has tuned in the same process."""
+        import xgboost as xgb
+
+        return xgb.DMatrix(X, nthread=self.params.nthread, **kwargs)
+
     def _base_weight(self) -> float:
         return 0.0 if self.base is None or not self.base.fitted else 0.5 ** (self.n_train / self.transfer_halflife)
 
@@ -124,11 +132,9 @@ class XGBoostCostModel:
 
     def learned(self, X: np.ndarray) -> np.ndarray:
         """What the trees add to the margins (zeros before the first fit)."""
-        import xgboost as xgb
-
         if self._booster is None:
             return np.zeros(len(X))
-        return self._booster.predict(xgb.DMatrix(np.asarray(X, dtype=np.float32)), output_margin=True)
+        return self._booster.predict(self._matrix(np.asarray(X, dtype=np.float32)), output_margin=True)
 
     def _base_margin(self, X: np.ndarray) -> np.ndarray | None:
         """Prior plus the transfer model's learned part (weighted): the margin the trees start from."""
@@ -152,20 +158,18 @@ class XGBoostCostModel:
         labels = relevance_labels(norm) if self.params.objective.startswith("rank:") else norm
         _, qid = np.unique(np.asarray(g), return_inverse=True)
         self.n_train = len(X)
-        dm = xgb.DMatrix(X, label=labels, qid=qid)
+        dm = self._matrix(X, label=labels, qid=qid)
         margin = self._base_margin(X)
         if margin is not None:
             dm.set_base_margin(margin)
         self._booster = xgb.train(self._xgb_params(), dm, num_boost_round=self.params.num_rounds)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        import xgboost as xgb
-
         X = np.asarray(X, dtype=np.float32)
         margin = self._base_margin(X)
         if self._booster is None:
             return margin if margin is not None else np.zeros(len(X))
-        out = self._booster.predict(xgb.DMatrix(X), output_margin=True)
+        out = self._booster.predict(self._matrix(X), output_margin=True)
         return out + margin if margin is not None else out
 
     def save(self, path: str | os.PathLike[str]) -> None:

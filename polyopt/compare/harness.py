@@ -43,6 +43,7 @@ def measure(contender: Contender, workload: Workload, reference: Mapping[str, np
 
     def child() -> None:
         os.setpgid(0, 0)    # a process group of its own: _kill_group takes whatever it starts with it
+        _forget_parents_forkserver()
         try:
             result = measure_here(contender, workload, reference, settings).to_dict()
         except BaseException as e:  # noqa: BLE001 - report anything, never hang the parent
@@ -66,6 +67,18 @@ def measure(contender: Contender, workload: Workload, reference: Mapping[str, np
         _kill_group(proc)
         proc.join()
         receiver.close()
+
+
+def _forget_parents_forkserver() -> None:
+    """A forked child inherits multiprocessing's record of its parent's forkserver (the tuner's worker
+    pools start one), and its first pool then failed with "ChildProcessError: No child processes" when
+    it checked on a process that is not its child. The child starts a forkserver of its own instead (the
+    parent's stays; the child's dies with the child's process group)."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    server._forkserver_address = server._forkserver_alive_fd = server._forkserver_pid = None
+    server._inherited_fds = None
 
 
 def _kill_group(proc: Any) -> None:

@@ -38,3 +38,22 @@ def test_a_timed_out_contender_is_killed_with_the_processes_it_started(tmp_path:
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(pid), "the contender's worker process outlived its timeout"
+
+
+def _nothing() -> None:
+    pass
+
+
+def test_the_tuned_contender_runs_after_this_process_started_a_forkserver(tmp_path: Path) -> None:
+    """A script that tuned (the tuner's worker pools start a forkserver) and then compares: the forked
+    child must start worker pools of its own (it failed with "No child processes")."""
+    import multiprocessing
+
+    from polyopt.compare import compare
+
+    p = multiprocessing.get_context("forkserver").Process(target=_nothing)
+    p.start()
+    p.join()
+    r = compare(["gemm"], "MINI", "polyopt-tuned", repeats=1, trials=2, db=tmp_path / "t.db")
+    m = r.get("gemm", "polyopt-tuned")
+    assert m.status == "ok", m.note

@@ -97,3 +97,29 @@ def test_pairwise_accuracy_counts_a_tie_in_the_scores_half():
     y = np.array([1.0, 1.05, 2.0])                                   # only (1, 2) and (1.05, 2) are 10% apart
     assert pairwise_accuracy(np.array([2.0, 1.0, 3.0]), y, min_ratio=1.1) == 1.0
     assert pairwise_accuracy(np.array([2.0, 1.0, 3.0]), y) == 2 / 3
+
+
+def _fit_in_child(conn) -> None:  # type: ignore[no-untyped-def]
+    X, y, g = _problem(2)
+    m = XGBoostCostModel(seed=0)
+    m.fit(X, y, g)
+    conn.send(float(m.predict(X[:1])[0]))
+
+
+def test_a_process_forked_after_fitting_can_fit_again():
+    """`polyopt compare` forks a child that tunes after the calling script may have tuned: xgboost's
+    default DMatrix starts an OpenMP pool, and a forked child's first DMatrix then hung forever."""
+    import multiprocessing
+
+    X, y, g = _problem(1, n=3000)
+    XGBoostCostModel(seed=0).fit(X, y, g)
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_fit_in_child, args=(sender,))
+    child.start()
+    try:
+        assert receiver.poll(60), "the forked child hung in xgboost"
+        assert np.isfinite(receiver.recv())
+    finally:
+        child.kill()
+        child.join()
