@@ -40,26 +40,40 @@ def bind_arguments(scop: Scop, args: tuple[Any, ...], kwargs: Mapping[str, Any],
                    fixed_params: Mapping[str, int] | None = None) -> BoundArguments:
     """Match positional and keyword arguments to the kernel signature and check them.
 
-    Everything that depends only on (scop, sizes) -- the assumption check, expected shapes, accessed
-    extents -- lives in a cached CallPlan, so a repeated call with the same sizes does only cheap numpy
-    checks (type, dtype, shape, contiguity, writeability)."""
-    values = values_by_name(scop, args, kwargs)
+    Everything that depends only on the scop (argument tables) or on (scop, sizes) -- the assumption
+    check, expected shapes, accessed extents -- is cached, so a repeated call does only cheap checks
+    (type, dtype, shape, contiguity, writeability, overlap): about 10 us for a few arrays."""
     sig = _signature(scop)
-    arrays = {n: v for n, v in values.items() if sig.kinds[n] == "array"}
-    for name, a in arrays.items():
-        if not isinstance(a, np.ndarray):
-            raise ArgumentError(f"argument '{name}' must be a numpy array, got {type(a).__name__}")
-    params = {n: _as_int(n, v) for n, v in values.items() if sig.kinds[n] == "param"}
-    for p, v in check_sizes(scop, fixed_params or {}).items():
-        if p in params and params[p] != v:
-            raise ArgumentError(f"size '{p}' = {params[p]} but the kernel was compiled for {p} = {v}")
-        params[p] = int(v)
-    _infer_params(scop, arrays, params)
-    missing = [p for p in scop.params if p not in params]
-    if missing:
+    values = values_by_name(scop, args, kwargs)
+    arrays: dict[str, np.ndarray] = {}
+    scalars: dict[str, float | int] = {}
+    params: dict[str, int] = {}
+    for name, v in values.items():
+        kind = sig.kinds[name]
+        if kind == "array":
+            if type(v) is not np.ndarray and not isinstance(v, np.ndarray):
+                raise ArgumentError(f"argument '{name}' must be a numpy array, got {type(v).__name__}")
+            arrays[name] = v
+        elif kind == "param":
+            params[name] = v if type(v) is int and -2**63 <= v < 2**63 else _as_int(name, v)
+    if fixed_params:
+        for p, v in check_sizes(scop, fixed_params).items():
+            if p in params and params[p] != v:
+                raise ArgumentError(f"size '{p}' = {params[p]} but the kernel was compiled for {p} = {v}")
+            params[p] = int(v)
+    for array, d, p in sig.inferred:       # sizes read off array shapes (an extent that is a parameter)
+        if p not in params:
+            a = arrays.get(array)
+            if a is not None and a.ndim == sig.ranks[array]:
+                params[p] = int(a.shape[d])
+    if len(params) != len(scop.params):
+        missing = [p for p in scop.params if p not in params]
         raise ArgumentError(f"missing size argument(s) {', '.join(missing)}",)
     plan = call_plan(scop, params)
-    scalars = {n: _as_scalar(n, v, sig.dtypes[n]) for n, v in values.items() if sig.kinds[n] == "scalar"}
+    for name, v in values.items():
+        if sig.kinds[name] == "scalar":
+            dtype = sig.dtypes[name]
+            scalars[name] = float(v) if dtype.is_float and type(v) is float else _as_scalar(name, v, dtype)
     if len(arrays) + len(scalars) != sig.n_data:
         missing = [a.name for a in scop.arguments if a.kind != "param" and a.name not in values]
         raise ArgumentError(f"missing argument(s) {', '.join(missing)}")
@@ -71,9 +85,13 @@ def bind_arguments(scop: Scop, args: tuple[Any, ...], kwargs: Mapping[str, Any],
 
 @dataclass(frozen=True)
 class _Signature:
+    names: tuple[str, ...]                        # in signature order
     kinds: Mapping[str, str]
     dtypes: Mapping[str, X.DType]
+    defaults: tuple[tuple[str, Any], ...]         # (name, the source function's default value)
     n_data: int                                   # scalars + arrays (arguments that must be given)
+    ranks: Mapping[str, int]                      # per array
+    inferred: tuple[tuple[str, int, str], ...]    # (array, dimension, parameter its extent is)
 
 
 _SIGNATURES: "weakref.WeakKeyDictionary[Scop, _Signature]" = weakref.WeakKeyDictionary()
@@ -82,9 +100,14 @@ _SIGNATURES: "weakref.WeakKeyDictionary[Scop, _Signature]" = weakref.WeakKeyDict
 def _signature(scop: Scop) -> _Signature:
     sig = _SIGNATURES.get(scop)
     if sig is None:
-        sig = _Signature({a.name: a.kind for a in scop.arguments},
+        inferred = tuple((arr.name, d, ext.name) for arr in scop.arrays for d, ext in enumerate(arr.shape)
+                         if isinstance(ext, X.Var) and ext.name in scop.params)
+        sig = _Signature(tuple(a.name for a in scop.arguments),
+                         {a.name: a.kind for a in scop.arguments},
                          {a.name: a.dtype for a in scop.arguments},
-                         sum(1 for a in scop.arguments if a.kind != "param"))
+                         tuple((a.name, a.default) for a in scop.arguments if a.default is not None),
+                         sum(1 for a in scop.arguments if a.kind != "param"),
+                         {arr.name: arr.rank for arr in scop.arrays}, inferred)
         _SIGNATURES[scop] = sig
     return sig
 
@@ -168,20 +191,21 @@ def call_plan(scop: Scop, params: Mapping[str, int]) -> CallPlan:
 def values_by_name(scop: Scop, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """A call's positional and keyword arguments by the kernel's argument names (ArgumentError when
     they do not fit the signature)."""
-    names = [a.name for a in scop.arguments]
+    sig = _signature(scop)
+    names = sig.names
     if len(args) > len(names):
         raise ArgumentError(f"{scop.name}() takes {len(names)} arguments ({', '.join(names)}), "
                             f"got {len(args)}")
     values = dict(zip(names, args))
     for k, v in kwargs.items():
-        if k not in names:
+        if k not in sig.kinds:
             raise ArgumentError(f"{scop.name}() has no argument '{k}'; arguments: {', '.join(names)}")
         if k in values:
             raise ArgumentError(f"{scop.name}() got argument '{k}' twice")
         values[k] = v
-    for a in scop.arguments:                   # the source function's default values (scalars, sizes)
-        if a.name not in values and a.default is not None:
-            values[a.name] = a.default
+    for name, default in sig.defaults:         # the source function's default values (scalars, sizes)
+        if name not in values:
+            values[name] = default
     return values
 
 
@@ -229,17 +253,6 @@ def _as_scalar(name: str, v: Any, dtype: X.DType) -> float | int:
                                 hint=f"pass an integer, e.g. {name}={int(v)}")
         v = int(v)
     return _as_int(name, v, dtype, "scalar argument")
-
-
-def _infer_params(scop: Scop, arrays: dict[str, np.ndarray], params: dict[str, int]) -> None:
-    """Read sizes off array shapes where an extent is exactly a parameter."""
-    for arr in scop.arrays:
-        a = arrays.get(arr.name)
-        if a is None or a.ndim != arr.rank:
-            continue
-        for d, ext in enumerate(arr.shape):
-            if isinstance(ext, X.Var) and ext.name not in params and ext.name in scop.params:
-                params[ext.name] = int(a.shape[d])
 
 
 def _check_context(scop: Scop, params: dict[str, int]) -> None:

@@ -49,6 +49,7 @@ class Kernel:
         self._builder = builder
         self._compiled: dict[ParamKey, NativeCode] = {}
         self._abi = abi_arguments(scop)
+        self._slots = tuple((a.kind, a.name) for a in self._abi)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -66,19 +67,16 @@ class Kernel:
 
     def c_arguments(self, bound: BoundArguments) -> list[object]:
         """Plain Python values in ABI order (the ctypes prototype converts them)."""
-        out: list[object] = []
-        for a in self._abi:
-            if a.kind == "param":
-                out.append(int(bound.params[a.name]))
-            elif a.kind == "scalar":
-                out.append(bound.scalars[a.name])
-            else:
-                out.append(bound.arrays[a.name].ctypes.data)
-        return out
+        params, scalars, arrays = bound.params, bound.scalars, bound.arrays
+        return [params[name] if kind == "param" else scalars[name] if kind == "scalar"
+                else arrays[name].ctypes.data for kind, name in self._slots]
 
     def native(self, params: Mapping[str, int]) -> NativeCode:
         """The compiled function for these sizes (compiled now if needed)."""
         key: ParamKey = tuple((p, int(params[p])) for p in self.scop.params) if self.options.specialize else ()
+        fn = self._compiled.get(key)        # compiled already: no lock needed to read the dict
+        if fn is not None:
+            return fn
         with self._lock:
             fn = self._compiled.get(key)
             if fn is None:
