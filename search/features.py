@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Mapping
 
 import numpy as np
@@ -250,16 +251,21 @@ def dominant_site(program: LoopProgram, sites: list[Leaf]) -> Leaf:
 
 @lru_cache(maxsize=1)
 def cache_sizes() -> tuple[float, float, float]:
-    """Host data cache sizes in bytes (L1d and L2 per core, L3), with Zen-like defaults."""
-    out = []
-    for name, default in (("SC_LEVEL1_DCACHE_SIZE", 48 << 10), ("SC_LEVEL2_CACHE_SIZE", 1 << 20),
-                          ("SC_LEVEL3_CACHE_SIZE", 32 << 20)):
+    """Host data cache sizes in bytes (L1d and L2 per core, L3), read from Linux's sysfs, with Zen 5's
+    sizes as defaults where it does not say (Python's os.sysconf knows no cache names)."""
+    sizes = dict(zip((1, 2, 3), (48 << 10, 1 << 20, 32 << 20)))
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
         try:
-            v = os.sysconf(name)
-        except (ValueError, OSError):
-            v = 0
-        out.append(float(v if v and v > 0 else default))
-    return out[0], out[1], out[2]
+            level = int((index / "level").read_text())
+            kind = (index / "type").read_text().strip()
+            text = (index / "size").read_text().strip().upper()
+        except (OSError, ValueError):
+            continue
+        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        digits = text.rstrip("KMG")
+        if level in sizes and kind in ("Data", "Unified") and digits.isdigit() and int(digits) > 0:
+            sizes[level] = int(digits) * scale
+    return float(sizes[1]), float(sizes[2]), float(sizes[3])
 
 
 def traffic(leaf: Leaf, ws_bytes: list[float], step_bytes: list[float], cache: float) -> float:
