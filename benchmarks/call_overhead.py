@@ -43,9 +43,7 @@ def main() -> None:
     args = ap.parse_args()
     print("arrays | keyword call (us) | positional call (us) | bare ctypes call (us)")
     for n_arrays in (int(a) for a in args.arrays.split(",")):
-        scope: dict[str, object] = {}
-        exec(kernel_source(n_arrays), scope)        # noqa: S102 - a generated benchmark kernel
-        scop = polyopt.from_python(scope["kern"])   # type: ignore[arg-type]
+        scop = polyopt.from_python_source(kernel_source(n_arrays))
         kernel = polyopt.compile(scop, polyopt.schedule(scop, "original"))
         arrays = {f"x{j}": np.random.rand(16) for j in range(n_arrays)}
         positional = (16, 1.5, *arrays.values())
