@@ -34,7 +34,8 @@ def compare(kernels: Iterable[str | Path], size: str = "SMALL",
     inputs, median reported; OpenMP and BLAS pinned to `threads`. A missing compiler is a 'skipped'
     entry with a note, a failing or wrong contender is reported, never timed. specialize_sizes: the C
     contenders compile a copy of the source with the sizes as constants (as polyopt's specialised
-    kernels are; Polly gives up on VLA bounds that are function arguments)."""
+    kernels are; Polly gives up on VLA bounds that are function arguments). timeout_s: per contender and
+    kernel; the tuned contenders stop tuning in time to be measured within it (tuning_budget)."""
     names = resolve(list(contenders) if contenders is not None and not isinstance(contenders, str)
                     else contenders)
     out_dir = Path(build_dir) if build_dir else None
@@ -42,7 +43,7 @@ def compare(kernels: Iterable[str | Path], size: str = "SMALL",
         out_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(threads=threads, repeats=repeats, trials=trials, db=str(db) if db else None,
                         seed=seed, build_dir=out_dir, max_seconds=max_seconds,
-                        specialize_sizes=specialize_sizes)
+                        specialize_sizes=specialize_sizes, tune_seconds=tuning_budget(timeout_s, max_seconds))
     chosen = [contender(n) for n in names]
     _check_params(list(kernels), params)
     _probe_compilers(names)
@@ -67,6 +68,17 @@ def compare(kernels: Iterable[str | Path], size: str = "SMALL",
                                                                    for w in workloads))
     return ComparisonReport(label, threads, repeats, trials, tuple(kernel_names), names, labels,
                             tuple(measurements), flops, tuple(notes), _machine())
+
+
+def tuning_budget(timeout_s: float | None, max_seconds: float) -> float | None:
+    """Seconds a tuned contender may tune within its timeout: what its measurement leaves (up to
+    max_seconds of timed runs, as much again for building, the checked run and the warm-up, and a tenth
+    of the timeout to spare), and at least half the timeout. A kernel that runs for seconds then ends its
+    tuning early with the best schedule measured so far, instead of timing out with nothing. None: no
+    timeout, no budget."""
+    if timeout_s is None:
+        return None
+    return max(0.5 * timeout_s, 0.9 * timeout_s - 2.0 * max_seconds)
 
 
 def _size_label(size: str, params: Mapping[str, int] | None, all_set: bool) -> str:

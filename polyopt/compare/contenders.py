@@ -35,6 +35,7 @@ class Settings:
     build_dir: Path | None = None    # None: the shared build cache (toolchain.cache_dir)
     max_seconds: float = 60.0      # measurement budget per contender and kernel (fewer repeats beyond)
     specialize_sizes: bool = False   # C contenders compile a copy with the sizes as constants
+    tune_seconds: float | None = None  # the tuned contenders' tuning budget (then they go on with their best)
 
 
 @dataclass(frozen=True)
@@ -150,12 +151,15 @@ def _tuned(parallel: bool) -> Contender:
         threads = s.threads if parallel else 1
         db = _thread_db(s.db, threads) if parallel else s.db
         result = tune(w.scop, target="cpu", params=w.params, trials=s.trials, db=db, seed=s.seed,
-                      measure_options=MeasureOptions(threads=threads, checked=checked_ranges(w.checked)))
+                      measure_options=MeasureOptions(threads=threads, checked=checked_ranges(w.checked)),
+                      time_budget=s.tune_seconds)
         if result.best is None:
             raise PolyoptError(f"tuning measured no successful candidate in {len(result.history)} trials")
         kernel = _compile_tuned(result, w, threads)
         code, lang = kernel_code(kernel)
         note = f"{len(result.history)} trials, {result.errors} failed"
+        if s.tune_seconds is not None and len(result.history) < s.trials and result.elapsed >= s.tune_seconds:
+            note += f" (the tuning budget of {s.tune_seconds:.0f} s ran out)"
         return Prepared(lambda values: kernel(**values), describe_candidate(result.best.candidate), code,
                         lang, tuple(_history_times(result)), note)
 
