@@ -92,6 +92,8 @@ def _size_label(size: str, params: Mapping[str, int] | None, all_set: bool) -> s
 
 def _workload(target: str | Path, size: str, params: Mapping[str, int] | None, seed: int) -> Workload:
     text = str(target)
+    if _is_suite(text) and not os.path.isfile(text):
+        return suite_workload(text, size, seed, params)   # a folder named like the kernel does not hide it
     path, _, function = text.partition(":") if not os.path.exists(text) else (text, "", "")
     if path.endswith(".c") or os.path.exists(path):
         if not os.path.isfile(path):

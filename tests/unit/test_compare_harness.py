@@ -75,3 +75,14 @@ def test_a_tuned_contender_that_cannot_finish_its_trials_stops_in_time_to_be_mea
     assert m.status == "ok", m.note
     assert "tuning budget of 10 s ran out" in m.note
     assert time.monotonic() - start < 20.0
+
+
+def test_a_folder_named_like_a_bundled_kernel_does_not_hide_the_kernel(tmp_path: Path, monkeypatch) -> None:
+    """`polyopt compare --kernels gemm --out gemm` run twice: the second run found the output folder
+    ./gemm and reported 'no such file: gemm' instead of comparing the bundled kernel."""
+    from polyopt.compare import compare
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gemm").mkdir()
+    r = compare(["gemm"], "MINI", "polyopt-original", repeats=1)
+    assert r.get("gemm", "polyopt-original").status == "ok"
