@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from polyopt.compare.contenders import ALL_NAMES, Settings, contender, resolve
-from polyopt.compare.harness import measure
+from polyopt.compare.harness import measure_side_by_side
 from polyopt.compare.report import ComparisonReport, Measurement
 from polyopt.compare.workload import Workload, file_workload, reference_outputs, suite_workload
 from polyopt.errors import PolyoptError
@@ -31,7 +31,7 @@ def compare(kernels: Iterable[str | Path], size: str = "SMALL",
     file at `params` / default sizes); its outputs are checked against the reference (the gcc -O2 build
     of the same C source, or reference='python' for the suite's Python version at small sizes) before
     any time counts. Timing: `warm-up` run (the verified one), then `repeats` runs on fresh copies of the
-    inputs, median reported; OpenMP and BLAS pinned to `threads`. A missing compiler is a 'skipped'
+    inputs in rounds that interleave the contenders (harness.measure_side_by_side), median reported; OpenMP and BLAS pinned to `threads`. A missing compiler is a 'skipped'
     entry with a note, a failing or wrong contender is reported, never timed. specialize_sizes: the C
     contenders compile a copy of the source with the sizes as constants (as polyopt's specialised
     kernels are; Polly gives up on VLA bounds that are function arguments). timeout_s: per contender and
@@ -132,12 +132,9 @@ def _compare_one(w: Workload, chosen: list, settings: Settings, reference: str, 
             _ = w.scop  # build the model once, before the measuring processes fork
         except Exception as e:  # noqa: BLE001 - the polyopt contenders will report it
             log.info("%s: no polyhedral model: %s", w.name, e)
-    out = []
-    for c in chosen:
-        log.info("%s: %s", w.name, c.name)
-        m = measure(c, w, ref, settings, isolate=isolate, timeout_s=timeout_s)
-        out.append(m)
-        if progress is not None:
+    out = measure_side_by_side(chosen, w, ref, settings, isolate=isolate, timeout_s=timeout_s)
+    if progress is not None:
+        for m in out:
             progress(m)
     return out
 

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from polyopt.compare.contenders import Contender, Settings
@@ -86,3 +87,43 @@ def test_a_folder_named_like_a_bundled_kernel_does_not_hide_the_kernel(tmp_path:
     (tmp_path / "gemm").mkdir()
     r = compare(["gemm"], "MINI", "polyopt-original", repeats=1)
     assert r.get("gemm", "polyopt-original").status == "ok"
+
+
+def test_contenders_are_timed_in_interleaved_rounds_and_a_crash_mid_timing_is_reported(tmp_path: Path) -> None:
+    """Side by side: after building and checking, one run of each contender per round (so a slow
+    minute of a shared machine falls on all of them alike); a contender whose process dies in a timed
+    run is 'crashed' and the others still get all their repeats."""
+    from polyopt.compare.contenders import contender
+
+    log_file = tmp_path / "order.log"
+    original = contender("polyopt-original")
+
+    def logged(name: str, crash_on_run: int | None = None) -> Contender:
+        def prepare(w, s):  # type: ignore[no-untyped-def]
+            prepared = original.prepare(w, s)
+            count = [0]
+
+            def run(values):  # type: ignore[no-untyped-def]
+                count[0] += 1
+                with open(log_file, "a") as f:
+                    f.write(name + "\n")
+                if crash_on_run is not None and count[0] == crash_on_run:
+                    os._exit(3)
+                prepared.run(values)
+            return replace(prepared, run=run)
+        return Contender(name, name, "polyopt", prepare)
+
+    w = suite_workload("gemm", "MINI")
+    from polyopt.compare.harness import measure_side_by_side
+    a, b, c = measure_side_by_side([logged("a"), logged("b"), logged("c", crash_on_run=3)], w,
+                                   _reference(w), Settings(repeats=3, warmup=1), timeout_s=60.0)
+    assert a.status == b.status == "ok" and len(a.times) == len(b.times) == 3
+    assert c.status == "crashed" and "status 3" in c.note
+    runs = log_file.read_text().split()
+    # build+check (the first run) of each, one after the other, then rounds of a, b (and c, until it dies)
+    assert runs == ["a", "b", "c", "a", "b", "c", "a", "b", "c", "a", "b"]
+
+
+def _reference(w):  # type: ignore[no-untyped-def]
+    from polyopt.compare.workload import reference_outputs
+    return reference_outputs(w, None, "c")
