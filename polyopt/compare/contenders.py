@@ -155,13 +155,13 @@ def _tuned(parallel: bool) -> Contender:
                       time_budget=s.tune_seconds)
         if result.best is None:
             raise PolyoptError(f"tuning measured no successful candidate in {len(result.history)} trials")
-        kernel = _compile_tuned(result, w, threads)
+        kernel = result.compile(threads=threads)
         code, lang = kernel_code(kernel)
         note = f"{len(result.history)} trials, {result.errors} failed"
         if s.tune_seconds is not None and len(result.history) < s.trials and result.elapsed >= s.tune_seconds:
             note += f" (the tuning budget of {s.tune_seconds:.0f} s ran out)"
         return Prepared(lambda values: kernel(**values), describe_candidate(result.best.candidate), code,
-                        lang, tuple(_history_times(result)), note)
+                        lang, tuple(t.seconds for t in result.history), note)
 
     name = "polyopt-tuned-par" if parallel else "polyopt-tuned"
     label = "polyopt tuned, parallel (LLVM)" if parallel else "polyopt tuned, serial (LLVM)"
@@ -175,33 +175,6 @@ def _thread_db(db: str | None, threads: int) -> str:
     from polyopt.search.database import default_path
     base = Path(db) if db else default_path()
     return str(base.with_name(f"{base.stem}-threads{threads}{base.suffix}"))
-
-
-def _compile_tuned(result: Any, w: Workload, threads: int) -> Any:
-    fn = getattr(result, "compile", None)
-    if callable(fn):
-        accepted = inspect.signature(fn).parameters
-        return fn(threads=threads) if "threads" in accepted else fn()
-    return _compile(w, result.best, threads)
-
-
-def _history_times(result: Any) -> list[float]:
-    """Each trial's measured time in seconds (inf for a failed trial), from TuneResult.history."""
-    out = []
-    for h in getattr(result, "history", ()) or ():
-        t = None
-        for attr in ("median", "time", "mean", "seconds"):
-            v = getattr(h, attr, None)
-            v = v() if callable(v) else v
-            if isinstance(v, (int, float)):
-                t = float(v)
-                break
-        if t is None:
-            times = getattr(h, "times", None)
-            if times:
-                t = float(sorted(times)[len(times) // 2])
-        out.append(t if t is not None and t > 0 else float("inf"))
-    return out
 
 
 # ------------------------------------------------------------------------------------------- numpy
