@@ -165,6 +165,38 @@ def _loko(db_paths: list[str], corpus: list[str] = (), params=None,  # type: ign
     return out
 
 
+
+def _within(db_paths: list[str], params=None, columns: str = "full",  # type: ignore[no-untyped-def]
+            min_ratio: float = 1.0, splits: int = 4) -> dict[str, float]:
+    """Within-kernel pairwise ranking accuracy: each kernel's records split in halves at random (`splits`
+    times), the model trained on one half and scored on the other. The ceiling of the features on that
+    much data: a kernel's own records say more about it than any other kernel's can."""
+    from polyopt.search.cost_model import XGBoostCostModel, pairwise_accuracy
+    from polyopt.search.tuner import cpu_model_params
+    from polyopt.search.features import FEATURE_VERSION, n_features, record_feature_names
+
+    width = len(record_feature_names())
+    keep = width if columns == "full" else n_features()
+    recs = [r for p in db_paths for r in load_records(p)
+            if len(r.features) == width and r.feature_version == FEATURE_VERSION]
+    out = {}
+    for w in sorted({r.workload for r in recs}):
+        mine = [r for r in recs if r.workload == w]
+        if len(mine) < 8:
+            continue
+        X = np.asarray([r.features[:keep] for r in mine])
+        y = np.asarray([1 / r.median if r.ok else 0 for r in mine])
+        accuracy = []
+        for k in range(splits):
+            order = np.random.default_rng(k).permutation(len(mine))
+            train, test = order[:len(mine) // 2], order[len(mine) // 2:]
+            m = XGBoostCostModel(cpu_model_params(params), seed=0)
+            m.fit(X[train], y[train], [w] * len(train))
+            accuracy.append(pairwise_accuracy(m.predict(X[test]), y[test], min_ratio=min_ratio))
+        out[w] = float(np.mean(accuracy))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernels", default=",".join(KERNELS))
