@@ -127,3 +127,29 @@ def test_contenders_are_timed_in_interleaved_rounds_and_a_crash_mid_timing_is_re
 def _reference(w):  # type: ignore[no-untyped-def]
     from polyopt.compare.workload import reference_outputs
     return reference_outputs(w, None, "c")
+
+
+def test_a_contender_that_hangs_in_a_timed_run_times_out_and_the_others_are_measured(tmp_path: Path) -> None:
+    from polyopt.compare.contenders import contender
+    from polyopt.compare.harness import measure_side_by_side
+
+    original = contender("polyopt-original")
+
+    def hangs_later(w, s):  # type: ignore[no-untyped-def]
+        prepared = original.prepare(w, s)
+        count = [0]
+
+        def run(values):  # type: ignore[no-untyped-def]
+            count[0] += 1
+            if count[0] == 2:
+                time.sleep(300)
+            prepared.run(values)
+        return replace(prepared, run=run)
+
+    w = suite_workload("gemm", "MINI")
+    t0 = time.monotonic()
+    hung, fine = measure_side_by_side([Contender("hangs", "hangs", "polyopt", hangs_later), original], w,
+                                      _reference(w), Settings(repeats=3), timeout_s=3.0)
+    assert hung.status == "timeout" and "timed run 1" in hung.note
+    assert fine.status == "ok" and len(fine.times) == 3
+    assert time.monotonic() - t0 < 60
