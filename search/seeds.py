@@ -14,6 +14,14 @@ Measured on gemm 800^3 (1 thread, Zen5): tile (32, 8, whole) seeds ran in 12-14 
 gives a unit-stride vector loop (A[j][k] under a j loop); there a second family helps, the register block
 (_block_values: 8x8x8 register tiles, 15 ms against 27 ms for `polly`), which is slow on gemm (57-400 ms).
 Each base gets one register-block seed, after its best vector-strip seed.
+
+Skewed stencils need the fission: the fused inner loop of `pluto`'s jacobi-2d reads, in its second
+statement, what the first stored one iteration earlier, and LLVM will not vectorize a loop whose store
+cannot forward to that load (ForwardButPreventsForwarding): 640-690 ms at tsteps=200, n=800, against
+217-235 ms for the same time tiles with the innermost loop distributed (Cascade Lake, 1 thread; the best
+original schedule measured 228-261 ms in the same runs). The vector-strip seeds of such a base were never
+vectorizable, so they were dropped, and 300 trials visited the time-tiled base once: a base whose band
+has a fission knob gets a third family, the time-tile seed (_stencil_values).
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ UNROLL = 4
 DRAWS_PER_BASE = 24
 BLOCK_REG = 8          # register block of the second family: BLOCK_REG^n points per micro-kernel
 BLOCK_TILE = 64
+STENCIL_TIME = 16      # time steps per tile of the time-tile seed
+STENCIL_MIDDLE = 32    # points per tile of its members between time and the innermost
 
 Featurize = Callable[[Point], "np.ndarray | None"]
 
@@ -99,10 +109,39 @@ def _block_values(space: SearchSpace, b: int, threads: int) -> Point:
         "unroll": lambda k: _either(k, 2)}))
 
 
+def _stencil_values(space: SearchSpace, b: int, threads: int) -> Point | None:
+    """The time-tile seed of a base whose band fuses the sweeps of a stencil (it has a fission knob):
+    the base's own member order (time first), STENCIL_TIME time steps and STENCIL_MIDDLE points of the
+    middle members per tile, the innermost member as long as the knob allows, and the innermost loop
+    distributed over the statements so that LLVM vectorizes each sweep (see the module docstring).
+    None for a base without a fission knob."""
+    knobs = space.bases[b].knobs
+    if not any(k.name.endswith(".fission") for k in knobs):
+        return None
+    tiles = [k for k in knobs if k.name.partition(".")[2].startswith("tile")]
+    last = tiles[-1].name if tiles else ""
+
+    def tile(k: Knob) -> Hashable:
+        if k is tiles[0]:
+            return _closest(k.choices, STENCIL_TIME)
+        if k.name == last:
+            return max((c for c in k.choices if isinstance(c, int)), default=k.choices[0])
+        return _closest(k.choices, STENCIL_MIDDLE)
+    return b, tuple(_fill(space, b, threads, {
+        "perm": lambda k: k.choices[0],
+        "tile": tile,
+        "reg": lambda k: 1,
+        "vec": lambda k: "none",
+        "reassoc": lambda k: False,
+        "unroll": lambda k: 1,
+        "fission": lambda k: True}))
+
+
 def seed_points(space: SearchSpace, featurize: Featurize, *, threads: int = 1, per_base: int = 2,
                 rng: np.random.Generator | None = None) -> list[Point]:
-    """Per base: the best vector-strip seed, the register-block seed, then further vector-strip seeds up
-    to per_base of them; bases interleaved in that order."""
+    """Per base: the time-tile seed (fused stencil sweeps only), the best vector-strip seed, the
+    register-block seed, then further vector-strip seeds up to per_base of them; bases interleaved in
+    that order."""
     rng = rng or np.random.default_rng(0)
     names = feature_names()
     vectorizable = names.index("total.inner_vectorizable")
@@ -110,6 +149,7 @@ def seed_points(space: SearchSpace, featurize: Featurize, *, threads: int = 1, p
     cycles = names.index("total.est_cycles_per_flop")
     per: list[list[Point]] = []
     seen: set[str] = set()
+    stencil_nests: set[bytes] = set()
     for b in range(len(space.bases)):
         scored: list[tuple[float, int, Point]] = []
         for i in range(DRAWS_PER_BASE):
@@ -129,6 +169,13 @@ def seed_points(space: SearchSpace, featurize: Featurize, *, threads: int = 1, p
         if space.is_legal(block) and space.key(block) not in seen and featurize(block) is not None:
             seen.add(space.key(block))
             strips.insert(min(1, len(strips)), block)
+        stencil = _stencil_values(space, b, threads)
+        if stencil is not None and space.is_legal(stencil) and space.key(stencil) not in seen:
+            seen.add(space.key(stencil))
+            x = featurize(stencil)
+            if x is not None and x.tobytes() not in stencil_nests:    # bases that schedule alike: once
+                stencil_nests.add(x.tobytes())
+                strips.insert(0, stencil)
         per.append(strips)
     out: list[Point] = []
     for k in range(max((len(ps) for ps in per), default=0)):

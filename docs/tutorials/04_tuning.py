@@ -3,8 +3,9 @@
 Run it:  python docs/tutorials/04_tuning.py      (POLYOPT_DOCS_SMALL=1: a few trials, tiny sizes)
 
 polyopt.tune follows the AutoTVM recipe over a polyhedral space. The first rounds start with seed points
-(polyopt.search.seeds: vector strips with small cache tiles and register blocks, the schedules a performance
-engineer would try first); then the explorer (simulated annealing on
+(polyopt.search.seeds: vector strips with small cache tiles, register blocks, and for stencils whose sweeps a
+skewed schedule fuses, time tiles with the inner loop distributed: the schedules a performance engineer would
+try first); then the explorer (simulated annealing on
 the cost model's scores, half of its chains restarted each round from the fastest candidates measured so
 far, and never annealing longer than the last batch took to measure) proposes the most promising batch
 of 16 legal candidates, which are compiled and measured (outputs checked against the original schedule);

@@ -41,6 +41,27 @@ def test_seeds_are_distinct_legal_points_of_two_families():
     assert [space.key(p) for p in _seeds(gemm())[2]] == keys       # deterministic for one rng seed
 
 
+
+def test_a_fused_stencil_band_gets_a_time_tile_seed_with_its_inner_loop_distributed():
+    """jacobi-2d's skewed bases fuse both sweeps in one band; their vector-strip seeds never vectorize
+    (the fused inner loop), so without the time-tile seed no seed of those bases was measured at all."""
+    from polyopt.cli.common import load_scop
+
+    scop = load_scop("suite:jacobi-2d")
+    params = {"tsteps": 20, "n": 120}
+    space = SearchSpace(scop, params)
+    fz = Featurizer(scop, params, threads=1)
+    pts = seed_points(space, lambda p: fz.one(space.candidate(p), space.key(p), space.schedule(p)),
+                      rng=np.random.default_rng(0))
+    stencil = [p for p in pts if '"op":"fission"' in space.key(p)]
+    assert stencil, [space.key(p) for p in pts]
+    vec = feature_names().index("total.inner_vectorizable")
+    for p in stencil:
+        assert space.verify(p)                                     # full dependence check
+        assert '"op":"tile"' in space.key(p)
+        assert fz.one(space.candidate(p), space.key(p), space.schedule(p))[vec] > 0
+
+
 class _FakeMeasurer:
     """Times from a fixed rule instead of running code: this test is about what the tuner proposes."""
 
