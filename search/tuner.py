@@ -493,7 +493,9 @@ class Tuner:
                 t0 = time.perf_counter()
                 self._measure_points(points)
                 spent = time.perf_counter() - t0
-                self.explorer.with_time_budget(max(MIN_ROUND_BUDGET, self.opts.propose_time_factor * spent))
+                left_s = self._deadline - time.monotonic()     # a time budget bounds the next proposal too
+                self.explorer.with_time_budget(max(MIN_ROUND_BUDGET,
+                                                   min(self.opts.propose_time_factor * spent, left_s)))
                 self._refit()
         except _TimeUp:
             log.info("time budget of %g s spent: stopping after %d measurements", self.opts.time_budget,

@@ -62,7 +62,7 @@ def test_the_tuned_contender_runs_after_this_process_started_a_forkserver(tmp_pa
 
 def test_a_tuned_contender_that_cannot_finish_its_trials_stops_in_time_to_be_measured(tmp_path: Path) -> None:
     """With more trials than the timeout allows, the tuned contender ends its tuning on the budget
-    (tuning_budget: here half the 20 s timeout) and is measured with the best it found, instead of being
+    (tuning_budget: here half the 30 s timeout) and is measured with the best it found, instead of being
     killed at the timeout with nothing."""
     from polyopt.compare import compare
     from polyopt.compare.api import tuning_budget
@@ -71,11 +71,11 @@ def test_a_tuned_contender_that_cannot_finish_its_trials_stops_in_time_to_be_mea
     assert tuning_budget(None, 60.0) is None
     start = time.monotonic()
     r = compare(["gemm"], "MINI", "polyopt-tuned", repeats=1, trials=100000, db=tmp_path / "t.db",
-                timeout_s=20.0, max_seconds=10.0)
+                timeout_s=30.0, max_seconds=10.0)
     m = r.get("gemm", "polyopt-tuned")
     assert m.status == "ok", m.note
-    assert "tuning budget of 10 s ran out" in m.note
-    assert time.monotonic() - start < 20.0
+    assert "tuning budget of 15 s ran out" in m.note
+    assert time.monotonic() - start < 30.0
 
 
 def test_a_folder_named_like_a_bundled_kernel_does_not_hide_the_kernel(tmp_path: Path, monkeypatch) -> None:
