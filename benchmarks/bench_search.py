@@ -126,6 +126,22 @@ def prior_accuracy(db_paths: list[str], min_ratio: float = 1.0) -> dict[str, flo
     return out
 
 
+def _current_records(paths: list[str]) -> list:  # type: ignore[type-arg]
+    """The records of `paths` whose stored features are of the current FEATURE_VERSION and width."""
+    from polyopt.search.features import FEATURE_VERSION, record_feature_names
+
+    width = len(record_feature_names())
+    return [r for p in paths for r in load_records(p)
+            if len(r.features) == width and r.feature_version == FEATURE_VERSION]
+
+
+def _columns(columns: str) -> int:
+    """How many leading feature columns a model reads: all ("full") or the loop nest's ("loopnest")."""
+    from polyopt.search.features import n_features, record_feature_names
+
+    return len(record_feature_names()) if columns == "full" else n_features()
+
+
 def _loko(db_paths: list[str], corpus: list[str] = (), params=None,  # type: ignore[no-untyped-def]
           columns: str = "full", min_ratio: float = 1.0, orders: int = 1) -> dict[str, float]:
     """Leave-one-kernel-out pairwise ranking accuracy from the records' stored features: each kernel of
@@ -137,15 +153,11 @@ def _loko(db_paths: list[str], corpus: list[str] = (), params=None,  # type: ign
     its training pairs by position, and one order alone moves the mean by about 0.01."""
     from polyopt.search.cost_model import XGBoostCostModel, pairwise_accuracy
     from polyopt.search.tuner import cpu_model_params
-    from polyopt.search.features import FEATURE_VERSION, n_features, record_feature_names
 
-    width = len(record_feature_names())
-    keep = width if columns == "full" else n_features()
-    recs = [r for p in db_paths for r in load_records(p)
-            if len(r.features) == width and r.feature_version == FEATURE_VERSION]
+    keep = _columns(columns)
+    recs = _current_records(db_paths)
     work = sorted({r.workload for r in recs})
-    extra = [r for p in corpus for r in load_records(p)
-             if len(r.features) == width and r.feature_version == FEATURE_VERSION and r.workload not in work]
+    extra = [r for r in _current_records(list(corpus)) if r.workload not in work]
     out = {}
     for w in work:
         train = [r for r in recs if r.workload != w] + extra
@@ -165,7 +177,6 @@ def _loko(db_paths: list[str], corpus: list[str] = (), params=None,  # type: ign
     return out
 
 
-
 def _within(db_paths: list[str], params=None, columns: str = "full",  # type: ignore[no-untyped-def]
             min_ratio: float = 1.0, splits: int = 4) -> dict[str, float]:
     """Within-kernel pairwise ranking accuracy: each kernel's records split in halves at random (`splits`
@@ -173,12 +184,9 @@ def _within(db_paths: list[str], params=None, columns: str = "full",  # type: ig
     much data: a kernel's own records say more about it than any other kernel's can."""
     from polyopt.search.cost_model import XGBoostCostModel, pairwise_accuracy
     from polyopt.search.tuner import cpu_model_params
-    from polyopt.search.features import FEATURE_VERSION, n_features, record_feature_names
 
-    width = len(record_feature_names())
-    keep = width if columns == "full" else n_features()
-    recs = [r for p in db_paths for r in load_records(p)
-            if len(r.features) == width and r.feature_version == FEATURE_VERSION]
+    keep = _columns(columns)
+    recs = _current_records(db_paths)
     out = {}
     for w in sorted({r.workload for r in recs}):
         mine = [r for r in recs if r.workload == w]

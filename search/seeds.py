@@ -119,12 +119,11 @@ def _stencil_values(space: SearchSpace, b: int, threads: int) -> Point | None:
     if not any(k.name.endswith(".fission") for k in knobs):
         return None
     tiles = [k for k in knobs if k.name.partition(".")[2].startswith("tile")]
-    last = tiles[-1].name if tiles else ""
 
     def tile(k: Knob) -> Hashable:
         if k is tiles[0]:
             return _closest(k.choices, STENCIL_TIME)
-        if k.name == last:
+        if k is tiles[-1]:
             return max((c for c in k.choices if isinstance(c, int)), default=k.choices[0])
         return _closest(k.choices, STENCIL_MIDDLE)
     return b, tuple(_fill(space, b, threads, {

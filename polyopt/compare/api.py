@@ -31,8 +31,8 @@ def compare(kernels: Iterable[str | Path], size: str = "SMALL",
     file at `params` / default sizes); its outputs are checked against the reference (the gcc -O2 build
     of the same C source, or reference='python' for the suite's Python version at small sizes) before
     any time counts. Timing: `warm-up` run (the verified one), then `repeats` runs on fresh copies of the
-    inputs in rounds that interleave the contenders (harness.measure_side_by_side), median reported; OpenMP and BLAS pinned to `threads`. A missing compiler is a 'skipped'
-    entry with a note, a failing or wrong contender is reported, never timed. specialize_sizes: the C
+    inputs in rounds that interleave the contenders (harness.measure_side_by_side), median reported;
+    OpenMP and BLAS pinned to `threads`. A missing compiler is a 'skipped' entry with a note, a failing or wrong contender is reported, never timed. specialize_sizes: the C
     contenders compile a copy of the source with the sizes as constants (as polyopt's specialised
     kernels are; Polly gives up on VLA bounds that are function arguments). timeout_s: per contender and
     kernel; the tuned contenders stop tuning in time to be measured within it (tuning_budget)."""

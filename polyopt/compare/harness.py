@@ -92,8 +92,8 @@ class _Session:
         if message["status"] != "ok":
             self.final = Measurement.from_dict(message)
             return
-        self.ready = message
         first = max(float(message.pop("first_s")), 1e-9)
+        self.ready = message
         self.cap = max(1, min(self.s.repeats, int(self.s.max_seconds / first)))
 
     def wants_run(self, round_: int) -> bool:
@@ -197,8 +197,6 @@ class _ChildSession(_Session):
             self.close()
 
     def close(self) -> None:
-        if self.proc.pid is None:
-            return
         try:
             if self.proc.is_alive() and self.final is None:
                 self.conn.send("stop")
